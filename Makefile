@@ -1,0 +1,36 @@
+# `make demo` and `make test` work on a fresh machine: they build .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO_DB := out/demo.db
+
+.PHONY: install demo test test-fast lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p out
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(BIN)/storyline ingest data/sample/pages data/sample/html data/sample/feed.jsonl \
+		--db sqlite:///$(DEMO_DB) --crawled-at 2025-06-01T12:00:00+03:00
+	$(BIN)/storyline articles --db sqlite:///$(DEMO_DB)
+	$(BIN)/storyline export --db sqlite:///$(DEMO_DB) --format jsonl -o out/demo.jsonl
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) out build *.egg-info src/*.egg-info

@@ -1,0 +1,198 @@
+"""The `storyline` command. Thin: the library does the work; errors become one clear line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from storyline.errors import StorylineError
+from storyline.settings import load_settings
+from storyline.store import DEFAULT_URL, open_store
+
+db_option = click.option("--db", default=None, metavar="URL",
+                         help=f"Store URL (default {DEFAULT_URL}; env STORYLINE_DB).")
+config_option = click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+                             default=None, help="TOML file of settings.")
+
+
+def reports_errors(func):
+    """Turn a StorylineError into 'Error: ...' (and a hint) and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StorylineError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            if exc.hint:
+                click.echo(f"Hint: {exc.hint}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="storyline")
+def main():
+    """storyline: raw multilingual news in, clean articles and cross-lingual stories out."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@db_option
+@config_option
+@click.option("--crawled-at", default=None, metavar="ISO",
+              help="When the pages were fetched, for relative dates like 'Вчера, 20:07' "
+                   "(default: each file's modification time).")
+@click.option("--languages", default=None, metavar="CODES",
+              help="Languages to tell apart, comma-separated (default uk,ru,en and neighbours).")
+@click.option("--min-chars", type=int, default=None,
+              help="Reject articles with less clean text than this (default 200).")
+@click.option("--strict", is_flag=True, help="Exit with status 2 when any input was rejected.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+@reports_errors
+def ingest(paths, db, config, crawled_at, languages, min_chars, strict, quiet):
+    """Ingest files, directories (recursively) or '-' for stdin: .txt pages, .html/.htm pages,
+    .jsonl records. Re-ingesting the same input changes nothing."""
+    from tqdm import tqdm
+
+    from storyline.ingest.run import ingest as run_ingest
+
+    settings = load_settings(config, db=db, crawled_at=crawled_at, languages=languages,
+                             min_chars=min_chars)
+    bar = tqdm(unit=" docs", desc="ingest", disable=quiet or not sys.stderr.isatty(),
+               file=sys.stderr)
+
+    def report(rejection):
+        if not quiet:
+            bar.write(click.style(f"rejected {rejection}", fg="yellow"), file=sys.stderr)
+
+    with open_store(settings.db) as store:
+        summary = run_ingest(paths, store, settings, on_rejection=report,
+                             on_item=bar.update, stdin=sys.stdin.buffer)
+        bar.close()
+        total = store.count_articles()
+    click.echo(f"{summary.line()}; {total} articles in {settings.db}")
+    if strict and summary.total_rejected:
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("article_id")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@reports_errors
+def article(article_id, db, fmt):
+    """Show one article: clean text and metadata."""
+    settings = load_settings(db=db)
+    with open_store(settings.db) as store:
+        art = store.get_article(article_id)
+    if fmt == "json":
+        record = art.to_record()
+        record["paragraphs"] = [{"text": p.text, "lang": p.lang} for p in art.paragraphs]
+        record["origin"] = art.raw.origin
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    click.secho(art.title or "(untitled)", bold=True)
+    when = art.published.isoformat(sep=" ", timespec="minutes") if art.published else "no date"
+    click.echo(" · ".join(x for x in (art.source or "unknown outlet", when, art.lang or "?",
+                                      art.id) if x))
+    if art.url:
+        click.echo(art.url)
+    click.echo()
+    click.echo(art.text)
+
+
+@main.command()
+@db_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Show the newest N articles.")
+@click.option("--lang", default=None, help="Only articles in this language (uk, ru, en, ...).")
+@reports_errors
+def articles(db, limit, lang):
+    """List stored articles, newest first: date, language, outlet, id, title."""
+    from collections import deque
+
+    settings = load_settings(db=db)
+    with open_store(settings.db) as store:
+        total = store.count_articles()
+        newest = deque((a for a in store.iter_articles() if not lang or a.lang == lang),
+                       maxlen=limit)
+    rows = list(reversed(newest))
+    for art in rows:
+        when = art.published.strftime("%Y-%m-%d %H:%M") if art.published else "(no date)       "
+        title = (art.title or "(untitled)").replace("\n", " ")
+        click.echo(f"{when}  {art.lang or '??':2}  {(art.source or '?')[:22]:22}  "
+                   f"{art.id[:24]:24}  {title[:80]}")
+    click.echo(f"{len(rows)} of {total} articles shown", err=True)
+
+
+@main.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output; parquet needs a file).")
+@reports_errors
+def export(db, fmt, output):
+    """Export every article with its assignments (the contract's JSON fields)."""
+    from storyline.export import export_articles
+
+    settings = load_settings(db=db)
+    if fmt == "parquet" and output is None:
+        raise StorylineError("parquet output needs a file", hint="add -o articles.parquet")
+    with open_store(settings.db) as store:
+        count = export_articles(store, fmt, output if output else sys.stdout.buffer)
+    if output:
+        click.echo(f"{count} articles written to {output}", err=True)
+
+
+@main.group(name="eval")
+def eval_group():
+    """Measure quality on labelled data."""
+
+
+def _write_json(report, path: Path | None) -> None:
+    if path:
+        path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n",
+                        encoding="utf-8")
+        click.echo(f"report written to {path}", err=True)
+
+
+@eval_group.command(name="langid")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--languages", default=None, metavar="CODES",
+              help="Languages the identifier may choose from (default: the project's set).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the report as JSON.")
+@reports_errors
+def eval_langid(paths, languages, json_out):
+    """Language ID accuracy on lingua-style test files (<lang>.txt, one sample per line)."""
+    from storyline.evaluate.langid import evaluate_langid, langid_files
+
+    settings = load_settings(languages=languages)
+    files = [f for p in paths for f in (langid_files(p) if p.is_dir() else [p])]
+    report = evaluate_langid(files, languages=settings.languages)
+    click.echo(report.table())
+    _write_json(report, json_out)
+
+
+@eval_group.command(name="extract")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--limit", type=int, default=None, help="Evaluate only the first N pages.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the report (with per-page rows) as JSON.")
+@reports_errors
+def eval_extract(directory, limit, json_out):
+    """Body-text P/R/F1 of storyline's HTML extraction vs plain trafilatura, same pages."""
+    from storyline.evaluate.extraction import evaluate_extraction
+
+    report = evaluate_extraction(directory, limit=limit)
+    click.echo(report.table())
+    _write_json(report, json_out)

@@ -1,0 +1,75 @@
+"""Ingest: read inputs, run the pipeline, write the store in batches, count what happened."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from storyline.ingest.readers import read_inputs
+from storyline.model import Article, RawDocument, Rejection
+from storyline.pipeline import Pipeline
+from storyline.settings import Settings
+from storyline.store.base import Store
+
+BATCH_SIZE = 200
+
+
+@dataclass
+class IngestSummary:
+    counts: Counter = field(default_factory=Counter)  # ingested / updated / unchanged
+    rejected: Counter = field(default_factory=Counter)  # reason -> count
+
+    @property
+    def total_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    def line(self) -> str:
+        parts = [f"{self.counts['ingested']} ingested", f"{self.counts['updated']} updated",
+                 f"{self.counts['unchanged']} unchanged", f"{self.total_rejected} rejected"]
+        if self.rejected:
+            reasons = ", ".join(f"{reason}: {n}" for reason, n in self.rejected.most_common())
+            parts[-1] += f" ({reasons})"
+        return ", ".join(parts)
+
+
+def ingest(paths: Iterable[str], store: Store, settings: Settings | None = None, *,
+           on_rejection: Callable[[Rejection], None] | None = None,
+           on_item: Callable[[], None] | None = None, stdin=None) -> IngestSummary:
+    """Ingest everything under ``paths`` into ``store``. A bad input is reported through
+    ``on_rejection``, kept in the store's rejections, and never stops the batch."""
+    settings = settings or Settings()
+    pipeline = Pipeline(settings)
+    summary = IngestSummary()
+    batch: list[Article] = []
+    items = _unique_ids(read_inputs(paths, crawled_at=settings.crawled_at, stdin=stdin))
+    for item in pipeline.run(items):
+        if on_item:
+            on_item()
+        if isinstance(item, Rejection):
+            summary.rejected[item.reason] += 1
+            store.add_rejection(item)
+            if on_rejection:
+                on_rejection(item)
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            summary.counts.update(store.upsert_many(batch))
+            batch.clear()
+    if batch:
+        summary.counts.update(store.upsert_many(batch))
+    return summary
+
+
+def _unique_ids(items: Iterable[RawDocument | Rejection]) -> Iterator[RawDocument | Rejection]:
+    """Two different inputs in one run must not claim one id: the second is refused, not merged."""
+    seen: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, RawDocument):
+            first = seen.setdefault(item.id, item.origin)
+            if first != item.origin:
+                yield Rejection(item.origin, "duplicate_id",
+                                f"id {item.id!r} is already taken by {first}; rename the file "
+                                f"or give the record its own id", raw=item)
+                continue
+        yield item

@@ -1,0 +1,250 @@
+"""The tables as SQLAlchemy Core sees them, and how an Article or Rejection maps to a row.
+
+The DDL lives in the numbered migration steps; these ``Table`` objects describe the latest
+schema for queries (a test compares them with the migrated database so they cannot drift).
+Dates are ISO 8601 text so a published time keeps its exact UTC offset; JSON is text so what
+is written is what is read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Integer, MetaData, Table, Text
+
+from storyline.errors import StoreError
+from storyline.model import Article, Entity, Paragraph, RawDocument, Rejection
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("applied_at", Text, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Text, primary_key=True),
+    # The input exactly as the user gave it.
+    Column("raw_id", Text, nullable=False),
+    Column("raw_format", Text, nullable=False),
+    Column("raw_content", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("raw_fields", Text, nullable=False),
+    Column("crawled_at", Text),
+    Column("encoding", Text),
+    # What the pipeline derived from it.
+    Column("title", Text),
+    Column("source", Text),
+    Column("url", Text),
+    Column("published", Text),
+    Column("published_key", Text),
+    Column("lang", Text),
+    Column("paragraphs", Text, nullable=False),
+    Column("removed", Text, nullable=False),
+    Column("event_id", Text),
+    Column("story_id", Text),
+    Column("duplicate_of", Text),
+    Column("entities", Text, nullable=False),
+    # Bookkeeping.
+    Column("fingerprint", Text, nullable=False),
+    Column("ingested_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("origin", Text, primary_key=True),
+    Column("reason", Text, primary_key=True),
+    Column("detail", Text, nullable=False),
+    Column("raw_id", Text),
+    Column("raw_format", Text),
+    Column("raw_content", Text),
+    Column("raw_origin", Text),
+    Column("raw_fields", Text),
+    Column("crawled_at", Text),
+    Column("encoding", Text),
+    Column("fingerprint", Text, nullable=False),
+    Column("rejected_at", Text, nullable=False),
+)
+
+# Columns whose values make up the fingerprint: everything the user gave or the pipeline
+# derived, nothing the store itself stamps.
+_BOOKKEEPING = {"fingerprint", "ingested_at", "updated_at", "rejected_at"}
+ARTICLE_CONTENT = tuple(c.name for c in articles.columns if c.name not in _BOOKKEEPING)
+REJECTION_CONTENT = tuple(c.name for c in rejections.columns if c.name not in _BOOKKEEPING)
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def article_to_row(article: Article) -> dict:
+    """The ``articles`` row for ``article`` without the time stamps; raises StoreError."""
+    if not isinstance(article, Article):
+        raise StoreError(f"expected an Article, got {type(article).__name__}: {article!r:.80}")
+    if not isinstance(article.id, str) or not article.id:
+        raise StoreError(f"an article id must be a non-empty string, got {article.id!r}")
+    raw = article.raw
+    where = f"article {article.id!r}"
+    row = {
+        "id": article.id,
+        **_raw_columns(raw, where),
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published": _date_text(article.published),
+        "published_key": _utc_key(article.published),
+        "lang": article.lang,
+        "paragraphs": _json([{"text": p.text, "lang": p.lang} for p in article.paragraphs], where),
+        "removed": _json([list(pair) for pair in article.removed], where),
+        "event_id": article.event_id,
+        "story_id": article.story_id,
+        "duplicate_of": article.duplicate_of,
+        "entities": _json(
+            [{"text": e.text, "type": e.type, "key": e.key} for e in article.entities], where
+        ),
+    }
+    row["fingerprint"] = fingerprint(row, ARTICLE_CONTENT)
+    return row
+
+
+def row_to_article(row) -> Article:
+    m = row._mapping
+    raw = RawDocument(
+        id=m["raw_id"],
+        format=m["raw_format"],
+        content=m["raw_content"],
+        origin=m["origin"],
+        fields=json.loads(m["raw_fields"]),
+        crawled_at=_parse_date(m["crawled_at"]),
+        encoding=m["encoding"],
+    )
+    return Article(
+        id=m["id"],
+        raw=raw,
+        title=m["title"],
+        source=m["source"],
+        url=m["url"],
+        published=_parse_date(m["published"]),
+        lang=m["lang"],
+        paragraphs=[Paragraph(p["text"], p["lang"]) for p in json.loads(m["paragraphs"])],
+        removed=[tuple(pair) for pair in json.loads(m["removed"])],
+        event_id=m["event_id"],
+        story_id=m["story_id"],
+        duplicate_of=m["duplicate_of"],
+        entities=[Entity(e["text"], e["type"], e["key"]) for e in json.loads(m["entities"])],
+    )
+
+
+def rejection_to_row(rejection: Rejection) -> dict:
+    if not isinstance(rejection, Rejection):
+        raise StoreError(f"expected a Rejection, got {type(rejection).__name__}")
+    if not rejection.origin or not rejection.reason:
+        raise StoreError(
+            f"a rejection needs an origin and a reason, got {rejection.origin!r}, "
+            f"{rejection.reason!r}"
+        )
+    where = f"rejection {rejection.origin!r}"
+    if rejection.raw is None:
+        raw_columns = dict.fromkeys(
+            (
+                "raw_id",
+                "raw_format",
+                "raw_content",
+                "raw_origin",
+                "raw_fields",
+                "crawled_at",
+                "encoding",
+            )
+        )
+    else:
+        raw_columns = _raw_columns(rejection.raw, where)
+        # The rejection's origin is the key; the raw document keeps its own, usually the same.
+        raw_columns["raw_origin"] = raw_columns.pop("origin")
+    row = {
+        "origin": rejection.origin,
+        "reason": rejection.reason,
+        "detail": rejection.detail,
+        **raw_columns,
+    }
+    row["fingerprint"] = fingerprint(row, REJECTION_CONTENT)
+    return row
+
+
+def row_to_rejection(row) -> Rejection:
+    m = row._mapping
+    raw = None
+    if m["raw_format"] is not None:
+        raw = RawDocument(
+            id=m["raw_id"],
+            format=m["raw_format"],
+            content=m["raw_content"],
+            origin=m["raw_origin"],
+            fields=json.loads(m["raw_fields"]),
+            crawled_at=_parse_date(m["crawled_at"]),
+            encoding=m["encoding"],
+        )
+    return Rejection(origin=m["origin"], reason=m["reason"], detail=m["detail"], raw=raw)
+
+
+def fingerprint(row: dict, columns: tuple[str, ...]) -> str:
+    """A hash of the row's content columns: equal content, equal fingerprint."""
+    values = [row.get(name) for name in columns]
+    blob = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _raw_columns(raw: RawDocument, where: str) -> dict:
+    if not isinstance(raw, RawDocument):
+        raise StoreError(f"{where}: raw must be a RawDocument, got {type(raw).__name__}")
+    if not isinstance(raw.content, str):
+        raise StoreError(f"{where}: raw content must be text, got {type(raw.content).__name__}")
+    return {
+        "raw_id": raw.id,
+        "raw_format": raw.format,
+        "raw_content": raw.content,
+        "origin": raw.origin,
+        # sort_keys: the same record with its keys in another order is the same input.
+        "raw_fields": _json(raw.fields, where, sort_keys=True),
+        "crawled_at": _date_text(raw.crawled_at),
+        "encoding": raw.encoding,
+    }
+
+
+def _json(value, where: str, *, sort_keys: bool = False) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(
+            f"{where}: cannot store {value!r:.120} as JSON: {exc}",
+            hint="raw fields and derived lists must hold only JSON values (str, number, "
+            "bool, None, list, dict)",
+        ) from None
+
+
+def _date_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise StoreError(f"expected a datetime or None, got {type(value).__name__}: {value!r}")
+    return value.isoformat()
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _utc_key(value: datetime | None) -> str | None:
+    """Fixed-width UTC text, so text order is time order. A naive time is taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
