@@ -18,19 +18,21 @@ from storyline.store import open_store
 
 def make_article(article_id: str, **fields) -> Article:
     raw = RawDocument(article_id, "text", f"raw {article_id}", f"{article_id}.txt")
-    defaults = dict(
-        title=f"Заголовок {article_id}, \"з лапками\"",
-        source="Українська правда",
-        url=f"https://example.org/{article_id}",
-        published=datetime(2021, 12, 7, 20, 7, tzinfo=timezone(timedelta(hours=2))),
-        lang="uk",
+    defaults = {
+        "title": f'Заголовок {article_id}, "з лапками"',
+        "source": "Українська правда",
+        "url": f"https://example.org/{article_id}",
+        "published": datetime(2021, 12, 7, 20, 7, tzinfo=timezone(timedelta(hours=2))),
+        "lang": "uk",
         # Newlines, commas, quotes and non-Latin text: what CSV quoting must survive.
-        paragraphs=[Paragraph("Перший рядок, «цитата».\nДругий рядок.", "uk"),
-                    Paragraph('Путин сказал: "да".', "ru")],
-        event_id="ev-1",
-        story_id="st-1",
-        entities=[Entity("Путіна", "PER", "putin"), Entity("Київ", "LOC", "kyiv")],
-    )  # fmt: skip
+        "paragraphs": [
+            Paragraph("Перший рядок, «цитата».\nДругий рядок.", "uk"),
+            Paragraph('Путин сказал: "да".', "ru"),
+        ],
+        "event_id": "ev-1",
+        "story_id": "st-1",
+        "entities": [Entity("Путіна", "PER", "putin"), Entity("Київ", "LOC", "kyiv")],
+    }
     return Article(id=article_id, raw=raw, **{**defaults, **fields})
 
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 from storyline.errors import ConfigError, NotFound, StoreError
 from storyline.model import Article, Entity, Paragraph, RawDocument, Rejection
@@ -65,8 +66,9 @@ def _postgres_or_skip() -> str:
         import psycopg  # noqa: F401
     except ImportError:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: psycopg is not installed")
+    url = make_url(PG_URL)
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=0.5):
             pass
     except OSError as exc:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
@@ -82,7 +84,7 @@ def pg_url():
     try:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except Exception as exc:  # a server that answers but refuses us is "not reachable" too
+    except DBAPIError as exc:  # a server that answers but refuses us is "not reachable" too
         admin.dispose()
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
     yield f"{base}?options={quote(f'-csearch_path={schema}')}"

@@ -112,16 +112,18 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
         other = (fallback.text if fallback is not None else None) or ""
         if len(other) >= FALLBACK_MIN_GAIN * max(len(body), 1):
             body = other
-    kept, removed = strip_boilerplate(split_paragraphs(body))
+    title = page.title()
+    paragraphs, repeated = drop_title(split_paragraphs(body), title)
+    kept, removed = strip_boilerplate(paragraphs)
 
     page_url = page.canonical_url(url) or url
     return HtmlExtract(
         paragraphs=kept,
-        title=page.title(),
+        title=title,
         source=page.source() or _host(page_url),
         published=page.published(page_url),
         url=page_url,
-        removed=removed,
+        removed=repeated + removed,
     )
 
 
@@ -133,6 +135,17 @@ def split_paragraphs(text: str) -> list[str]:
         if folded:
             out.append(folded)
     return out
+
+
+def drop_title(
+    paragraphs: list[str], title: str | None
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Leave out paragraphs that only repeat the headline (the <h1> trafilatura keeps)."""
+    if not title:
+        return paragraphs, []
+    key = title.casefold()
+    kept = [p for p in paragraphs if p.casefold() != key]
+    return kept, [(p, "title") for p in paragraphs if p.casefold() == key]
 
 
 def parse_timestamp(value: str) -> datetime | None:
@@ -306,6 +319,7 @@ __all__ = [
     "FALLBACK_OPTIONS",
     "TRAFILATURA_OPTIONS",
     "HtmlExtract",
+    "drop_title",
     "extract_html",
     "parse_timestamp",
     "split_paragraphs",

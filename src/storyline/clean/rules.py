@@ -92,7 +92,8 @@ def _compile(pattern: str, vocabulary: dict[str, str], where: str) -> re.Pattern
     try:
         return re.compile(expanded, re.IGNORECASE)
     except re.error as exc:
-        raise ConfigError(f"bad regular expression in boilerplate rules [{where}]: {exc}: {pattern!r}") from None
+        raise ConfigError(
+            f"bad regular expression in boilerplate rules [{where}]: {exc}: {pattern!r}") from None
 
 
 def _named(table: dict, vocabulary: dict, section: str) -> tuple[tuple[str, re.Pattern], ...]:

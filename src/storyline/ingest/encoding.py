@@ -26,8 +26,9 @@ def decode(data: bytes, origin: str) -> tuple[str, str]:
     for bom, name in _BOMS:
         if data.startswith(bom):
             return _strict(data, name, origin), name
-    if _looks_utf16(data):
-        name = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+    order = _utf16_order(data)
+    if order:
+        name = f"utf-16-{order}"
         return _strict(data, name, origin), name
     if b"\x00" in data:
         raise InputError(origin, "undecodable", "binary data (NUL bytes), not text",
@@ -51,18 +52,18 @@ def _strict(data: bytes, name: str, origin: str) -> str:
     return text.lstrip("\ufeff")
 
 
-def _looks_utf16(data: bytes) -> bool:
-    """UTF-16 without a BOM: text in Cyrillic or Latin has a zero in every other byte."""
+def _utf16_order(data: bytes) -> str | None:
+    """UTF-16 without a BOM: the high byte of Latin (0x00) and Cyrillic (0x04) letters stands on
+    every other byte. Returns 'le', 'be' or None."""
     sample = data[:4096]
     if len(sample) < 8 or len(sample) % 2:
-        return False
-    zeros_even = sample[0::2].count(0) / (len(sample) / 2)
-    zeros_odd = sample[1::2].count(0) / (len(sample) / 2)
-    # Latin text in UTF-16 has ~all zeros on one side; Cyrillic (0x04xx) has none, but then the
-    # high byte is 0x04 everywhere on that side.
-    high_even = sample[0::2].count(4) / (len(sample) / 2)
-    high_odd = sample[1::2].count(4) / (len(sample) / 2)
-    return max(zeros_even, zeros_odd, high_even + zeros_even, high_odd + zeros_odd) > 0.6
+        return None
+    half = len(sample) / 2
+    even = (sample[0::2].count(0) + sample[0::2].count(4)) / half
+    odd = (sample[1::2].count(0) + sample[1::2].count(4)) / half
+    if max(even, odd) < 0.6 or abs(even - odd) < 0.4:
+        return None
+    return "le" if odd > even else "be"
 
 
 def _best_codepage(data: bytes, origin: str) -> tuple[str, str]:
@@ -76,10 +77,11 @@ def _best_codepage(data: bytes, origin: str) -> tuple[str, str]:
             continue
         lower = len(_CYRILLIC_LOWER.findall(text))
         upper = len(_CYRILLIC_UPPER.findall(text))
-        letters = lower + upper
-        if not letters:
+        if not lower + upper:
             continue
-        score = lower / letters - len(_CONTROL.findall(text)) / max(len(text), 1)
+        # Share of the text that is lower-case Cyrillic: koi8-r misreads Ukrainian і/ї/є as box
+        # drawing, which lowers it, and so does every wrong code page.
+        score = (lower - len(_CONTROL.findall(text))) / len(text) * 2
         if best is None or score > best[0]:
             best = (score, text, name)
     if best is not None and best[0] > 0.5:

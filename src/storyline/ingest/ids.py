@@ -11,4 +11,6 @@ def content_id(content: str) -> str:
 
 
 def file_id(path: Path) -> str:
-    return path.name.split(".")[0] if path.name.endswith(".html.gz") else path.stem
+    """'000_18365f23880e082f.txt' -> '000_18365f23880e082f'; a '.gz' wrapper is looked through."""
+    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    return Path(name).stem

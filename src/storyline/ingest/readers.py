@@ -118,10 +118,9 @@ def _records(lines: Iterable[bytes], name: str, crawled_at: datetime | None) -> 
             text, _ = decode(line, origin)
             yield parse_record(text, origin, crawled_at)
         except InputError as exc:
+            kept = line.decode("utf-8", "replace").rstrip("\r\n")
             yield Rejection(exc.origin, exc.reason, exc.detail,
-                            raw=RawDocument(id=content_id(line.decode("utf-8", "replace")),
-                                            format="record",
-                                            content=line.decode("utf-8", "replace"),
+                            raw=RawDocument(id=content_id(kept), format="record", content=kept,
                                             origin=origin, crawled_at=crawled_at))
 
 

@@ -39,6 +39,7 @@ class Evidence:
     tolerance: float
     prior: dict[str, float]
     dictionary_max_letters: int
+    blind_spots: dict[str, frozenset[str]]
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +61,10 @@ def load_evidence() -> Evidence:
     bad = {code: w for code, w in prior.items() if w <= 0}
     if bad:
         raise ConfigError(f"language prior weights must be > 0, got {bad}")
-    return Evidence(letters, scripts, tolerance, prior, int(raw["dictionary_max_letters"]))
+    blind = {code: frozenset(chars) for code, chars in raw.get("lingua_blind_spots", {}).items()}
+    return Evidence(
+        letters, scripts, tolerance, prior, int(raw["dictionary_max_letters"]), blind
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -99,6 +103,10 @@ def _detector(codes: frozenset[str]) -> LanguageDetector:
     isos = [getattr(IsoCode639_1, code.upper()) for code in sorted(codes)]
     builder = LanguageDetectorBuilder.from_iso_codes_639_1(*isos)
     return builder.build()
+
+
+def _by_code(values) -> dict[str, float]:
+    return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
 
 
 def letter_count(text: str) -> int:
@@ -199,18 +207,55 @@ class LanguageIdentifier:
                     kept.append(code)
         return tuple(kept) or self.languages
 
+    def _blind_spotted(self, text: str, candidates: tuple[str, ...], values) -> set[str]:
+        """Candidates lingua's rules zeroed for a letter they do write (``lingua_blind_spots``)."""
+        if not self.use_evidence:
+            return set()
+        scores = _by_code(values)
+        lowered = text.lower()
+        return {
+            code
+            for code in candidates
+            if scores.get(code, 0.0) == 0.0
+            and any(c in lowered for c in self._evidence.blind_spots.get(code, ()))
+        }
+
+    def _scores(self, texts: list[str], candidates: list[tuple[str, ...]]) -> list:
+        """lingua's confidence values for each text, working around its blind spots: a zeroed
+        language is scored again on the text without the words that hold its blind letters, and
+        that second scoring counts only if the language then wins (else the words it dropped
+        were evidence for another language)."""
+        detector = self.detector
+        if len(texts) == 1:
+            values = [detector.compute_language_confidence_values(texts[0])]
+        else:
+            values = detector.compute_language_confidence_values_in_parallel(texts)
+        for i, (text, cands) in enumerate(zip(texts, candidates, strict=True)):
+            zeroed = self._blind_spotted(text, cands, values[i])
+            if not zeroed:
+                continue
+            blind = set().union(*(self._evidence.blind_spots[code] for code in zeroed))
+            kept = " ".join(w for w in text.split() if not blind & set(w.lower()))
+            if not any(c.isalpha() for c in kept):
+                continue
+            retry = detector.compute_language_confidence_values(kept)
+            if self._best(cands, _by_code(retry)) in zeroed:
+                values[i] = retry
+        return values
+
+    def _best(self, candidates: tuple[str, ...], scores: dict[str, float]) -> str:
+        prior = self._evidence.prior if self.use_evidence else {}
+        return max(candidates, key=lambda code: scores.get(code, 0.0) * prior.get(code, 1.0))
+
     def _choose(self, text: str, candidates: tuple[str, ...], values) -> str | None:
-        scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+        scores = _by_code(values)
         if not any(scores.get(code, 0.0) > 0 for code in candidates):
             # lingua's own rules excluded every candidate: trust lingua over the letter table;
             # letters of no language in the set (all scores zero): say so instead of guessing.
             top = max(scores, key=scores.__getitem__, default=None)
             return top if top is not None and scores[top] > 0 else None
-        if not self.use_evidence:
-            return max(candidates, key=lambda code: scores.get(code, 0.0))
-        prior = self._evidence.prior
-        best = max(candidates, key=lambda code: scores.get(code, 0.0) * prior.get(code, 1.0))
-        return self._uk_or_ru(text, best, candidates)
+        best = self._best(candidates, scores)
+        return self._uk_or_ru(text, best, candidates) if self.use_evidence else best
 
     def _uk_or_ru(self, text: str, best: str, candidates: tuple[str, ...]) -> str:
         # Only a uk/ru choice is reconsidered: the word lists know nothing of be or bg, and many
@@ -232,7 +277,7 @@ class LanguageIdentifier:
         candidates = self.candidates(text)
         if len(candidates) <= 1:
             return candidates[0] if candidates else None
-        values = self.detector.compute_language_confidence_values(text)
+        values = self._scores([text], [candidates])[0]
         return self._choose(text, candidates, values)
 
     def detect_paragraphs(self, paragraphs: Sequence[str]) -> list[str | None]:
@@ -242,10 +287,8 @@ class LanguageIdentifier:
         result: list[str | None] = [c[0] if len(c) == 1 else None for c in candidates]
         todo = [i for i, c in enumerate(candidates) if len(c) > 1]
         if todo:
-            batch = self.detector.compute_language_confidence_values_in_parallel(
-                [clipped[i] for i in todo]
-            )
-            for i, values in zip(todo, batch):
+            batch = self._scores([clipped[i] for i in todo], [candidates[i] for i in todo])
+            for i, values in zip(todo, batch, strict=True):
                 result[i] = self._choose(clipped[i], candidates[i], values)
         return result
 
@@ -269,7 +312,7 @@ def article_language(
         )
     weight: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
-    for index, (text, lang) in enumerate(zip(paragraphs, paragraph_langs)):
+    for index, (text, lang) in enumerate(zip(paragraphs, paragraph_langs, strict=True)):
         if lang is None:
             continue
         weight[lang] += letter_count(text)

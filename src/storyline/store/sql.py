@@ -207,7 +207,8 @@ class SqlStore(Store):
 
     def _error(self, action: str, exc: SQLAlchemyError) -> StoreError:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return StoreError(f"cannot {action} store {self._shown_url}: {reason}")
+        hint = "check the --db URL and that the database is reachable" if action == "open" else None
+        return StoreError(f"cannot {action} store {self._shown_url}: {reason}", hint=hint)
 
     def _insert(self, table):
         dialect = self._engine.dialect.name

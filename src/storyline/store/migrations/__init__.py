@@ -53,7 +53,7 @@ class Step:
         try:
             sql = Template(self.sql).substitute(DIALECT_WORDS[dialect])
         except (KeyError, ValueError) as exc:
-            raise StoreError(f"migration {self.version:04d}_{self.name}: bad placeholder {exc}")
+            raise StoreError(f"migration {self.version:04d}_{self.name}: bad placeholder {exc}") from None
         lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
         return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
