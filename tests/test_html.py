@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ PAGES = [
         {
             "title": "Riverside library reopens after flood repairs",
             "source": "riverside-gazette.test",  # no outlet metadata: host without www
-            "published": datetime(2021, 12, 9, 14, 5, tzinfo=timezone.utc),  # <time> in <article>
+            "published": datetime(2021, 12, 9, 14, 5, tzinfo=UTC),  # <time> in <article>
             "url": "https://www.riverside-gazette.test/local/library-reopens",
         },
         ["The Riverside public library reopened on Thursday", "Residents queued outside"],
@@ -87,7 +87,10 @@ def test_repeated_headline_is_recorded_as_removed():
     assert (page.title, "title") in page.removed
 
 
-@pytest.mark.parametrize("html", ["", "   ", "<html><body></body></html>", "not html at all"])
+SCRIPT_ONLY = "<html><head><script>var a = 1;</script></head><body><style>p {}</style></body></html>"
+
+
+@pytest.mark.parametrize("html", ["", "   ", "<html><body></body></html>", SCRIPT_ONLY])
 def test_page_without_article_gives_empty_paragraphs(html):
     page = extract_html(html, "https://www.example.test/a/1")
     assert page.paragraphs == []
@@ -128,6 +131,12 @@ def test_time_outside_article_is_not_the_publication_date():
     assert extract_html(html).published is None
 
 
+def test_date_in_url_is_the_last_resort():
+    page = extract_html(_meta_page("<title>x</title>"), "https://outlet.test/2021/12/07/talks/")
+    assert page.published == datetime(2021, 12, 7)
+    assert extract_html(_meta_page(""), "https://outlet.test/2021/13/40/x").published is None
+
+
 def test_site_name_that_is_a_url_becomes_a_host():
     html = _meta_page('<meta property="og:site_name" content="https://www.outlet.test">')
     assert extract_html(html).source == "outlet.test"
@@ -136,7 +145,7 @@ def test_site_name_that_is_a_url_becomes_a_host():
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("2021-12-07T18:45:00Z", datetime(2021, 12, 7, 18, 45, tzinfo=timezone.utc)),
+        ("2021-12-07T18:45:00Z", datetime(2021, 12, 7, 18, 45, tzinfo=UTC)),
         ("2021-12-07T18:45:00+0200", datetime(2021, 12, 7, 18, 45, tzinfo=tz(2))),
         ("2021-12-07T18:45:00.123+03:00", datetime(2021, 12, 7, 18, 45, 0, 123000, tz(3))),
         ("Tue, 07 Dec 2021 18:45:00 +0200", datetime(2021, 12, 7, 18, 45, tzinfo=tz(2))),

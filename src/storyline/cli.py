@@ -39,6 +39,10 @@ def reports_errors(func):
 @click.version_option(package_name="storyline")
 def main():
     """storyline: raw multilingual news in, clean articles and cross-lingual stories out."""
+    import logging
+
+    # trafilatura warns on every page without a body; storyline reports those as rejections.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
 @main.command()

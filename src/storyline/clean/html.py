@@ -16,7 +16,6 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from htmldate import find_date
 from lxml import etree
 from trafilatura.metadata import extract_title
 from trafilatura.utils import load_html
@@ -69,6 +68,8 @@ URL_META = ("og:url", "twitter:url")
 
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
 _SPACES = re.compile(r"\s+")
+# /2021/12/07/ or /2021-12-07- in a URL path.
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/-]|\D|$)")
 # A publication date outside this range is a parsing accident, not a date.
 _YEARS = range(1990, 2100)
 
@@ -234,8 +235,8 @@ class _PageMeta:
 
     def published(self, url: str | None) -> datetime | None:
         """The first trusted timestamp; a date-only one is upgraded by a later one with a time on
-        the same day (og gives the day, <time> gives the hour). htmldate, on markup and URL only
-        (never the body text, where "latest news" dates live), is the last resort."""
+        the same day (og gives the day, <time> gives the hour). A date in the URL is the last
+        resort; dates in the page text are not used: they mostly belong to "latest news" lists."""
         best: datetime | None = None
         best_has_time = False
         for raw in self._published_candidates():
@@ -249,9 +250,8 @@ class _PageMeta:
                     return best
             elif has_time and not best_has_time and parsed.date() == best.date():
                 return parsed
-        if best is None:
-            found = find_date(self.tree, url=url, extensive_search=False, original_date=True)
-            best = parse_timestamp(found) if found else None
+        if best is None and url:
+            best = _url_date(url)
         return best
 
     def _published_candidates(self) -> Iterator[str]:
@@ -297,6 +297,17 @@ def _json_ld_objects(tree: etree._Element) -> Iterator[dict]:
                 yield item
                 if isinstance(item.get("@graph"), list):
                     stack[:0] = item["@graph"]
+
+
+def _url_date(url: str) -> datetime | None:
+    match = _URL_DATE.search(urlsplit(url).path)
+    if not match:
+        return None
+    try:
+        found = datetime(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+    return found if found.year in _YEARS else None
 
 
 def _fold(text: str) -> str:

@@ -58,8 +58,7 @@ class LangidReport:
         return [
             r
             for r in self.results
-            if (category is None or r.category == category)
-            and (language is None or r.language == language)
+            if (category is None or r.category == category) and (language is None or r.language == language)
         ]
 
     def counts(self, category: str | None = None, language: str | None = None) -> tuple[int, int]:
@@ -156,9 +155,7 @@ def langid_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise InputError(str(directory), "not_found", "not a directory")
     valid = set(supported_languages())
-    return sorted(
-        p for p in directory.rglob("*.txt") if p.is_file() and p.stem.lower() in valid
-    )
+    return sorted(p for p in directory.rglob("*.txt") if p.is_file() and p.stem.lower() in valid)
 
 
 def _expand(paths: Iterable[Path]) -> list[Path]:

@@ -34,15 +34,12 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
         if len(row) != width:
             raise ValueError(f"row {i} has {len(row)} cells, the table has {width} columns")
     cells = [[_cell(v) for v in row] for row in rows]
-    numeric = [
-        all(isinstance(row[c], int | float) for row in rows) and bool(rows) for c in range(width)
-    ]
+    numeric = [all(isinstance(row[c], int | float) for row in rows) and bool(rows) for c in range(width)]
     widths = [max([len(h)] + [len(r[c]) for r in cells]) for c, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
-        ]
+        cells = zip(values, widths, numeric, strict=True)
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in cells]
         return "  ".join(parts).rstrip()
 
     out = [line(list(headers)), line(["-" * w for w in widths])]

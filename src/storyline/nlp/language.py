@@ -7,6 +7,9 @@ kept as data in ``data/language.toml``:
 - letters: a language that never writes a letter of the text cannot be its language (ў, ы, ї, ъ);
 - a prior: the stream is uk/ru/en news, so guest languages in the set need stronger evidence;
 - word lists: when lingua says uk or ru, pymorphy3's dictionaries arbitrate between the two.
+
+It also works around a lingua-py 2.1.1 rule that rules Ukrainian out for the letter щ (see
+``lingua_blind_spots`` in the data file).
 """
 
 from __future__ import annotations
@@ -44,9 +47,7 @@ class Evidence:
 
 @lru_cache(maxsize=1)
 def load_evidence() -> Evidence:
-    raw = tomllib.loads(
-        resources.files("storyline.nlp").joinpath("data/language.toml").read_text("utf-8")
-    )
+    raw = tomllib.loads(resources.files("storyline.nlp").joinpath("data/language.toml").read_text("utf-8"))
     letters = {code: frozenset(chars) for code, chars in raw["alphabets"].items()}
     scripts = {}
     for code, chars in letters.items():
@@ -62,9 +63,7 @@ def load_evidence() -> Evidence:
     if bad:
         raise ConfigError(f"language prior weights must be > 0, got {bad}")
     blind = {code: frozenset(chars) for code, chars in raw.get("lingua_blind_spots", {}).items()}
-    return Evidence(
-        letters, scripts, tolerance, prior, int(raw["dictionary_max_letters"]), blind
-    )
+    return Evidence(letters, scripts, tolerance, prior, int(raw["dictionary_max_letters"]), blind)
 
 
 @lru_cache(maxsize=4096)
@@ -186,7 +185,11 @@ class LanguageIdentifier:
         return _detector(frozenset(self.languages))
 
     def candidates(self, text: str) -> tuple[str, ...]:
-        """The languages of the set whose alphabets can write ``text`` (all of them if none can)."""
+        """The languages of the set that can write ``text``.
+
+        Only letters of the text's main script count. When no language's alphabet fits, every
+        language of that script is kept (a Polish word among uk/ru/en is still Latin, so en);
+        when the set has none of that script, every language is (lingua then decides)."""
         letters = [c.lower() for c in text if c.isalpha()]
         if not letters:
             return ()
@@ -196,16 +199,17 @@ class LanguageIdentifier:
         main_script = by_script.most_common(1)[0][0]
         main = Counter(c for c in letters if script_of(c) == main_script)
         allowed = self._evidence.tolerance * sum(main.values())
-        kept = []
+        fits, same_script = [], []
         for code in self.languages:
             alphabet = self._evidence.letters.get(code)
             if alphabet is None:
-                kept.append(code)
+                fits.append(code)
+                same_script.append(code)
             elif self._evidence.scripts[code] == main_script:
-                foreign = sum(n for c, n in main.items() if c not in alphabet)
-                if foreign <= allowed:
-                    kept.append(code)
-        return tuple(kept) or self.languages
+                same_script.append(code)
+                if sum(n for c, n in main.items() if c not in alphabet) <= allowed:
+                    fits.append(code)
+        return tuple(fits or same_script or self.languages)
 
     def _blind_spotted(self, text: str, candidates: tuple[str, ...], values) -> set[str]:
         """Candidates lingua's rules zeroed for a letter they do write (``lingua_blind_spots``)."""
@@ -272,7 +276,8 @@ class LanguageIdentifier:
         return other if tally[other] > tally[best] else best
 
     def detect(self, text: str) -> str | None:
-        """ISO 639-1 code of ``text``'s language, or None when it has no letters."""
+        """ISO 639-1 code of ``text``'s language; None when it has no letters, or only letters
+        no language of the set writes (Chinese among uk/ru/en)."""
         text = _clip(text)
         candidates = self.candidates(text)
         if len(candidates) <= 1:
@@ -299,17 +304,13 @@ class LanguageIdentifier:
         return article_language(paragraphs, paragraph_langs)
 
 
-def article_language(
-    paragraphs: Sequence[str], paragraph_langs: Sequence[str | None]
-) -> str | None:
+def article_language(paragraphs: Sequence[str], paragraph_langs: Sequence[str | None]) -> str | None:
     """Majority language of a body, each paragraph weighted by its letter count.
 
     Ties go to the language of the earliest paragraph, so the result does not depend on set order.
     """
     if len(paragraphs) != len(paragraph_langs):
-        raise ValueError(
-            f"{len(paragraphs)} paragraphs but {len(paragraph_langs)} paragraph languages"
-        )
+        raise ValueError(f"{len(paragraphs)} paragraphs but {len(paragraph_langs)} paragraph languages")
     weight: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     for index, (text, lang) in enumerate(zip(paragraphs, paragraph_langs, strict=True)):
