@@ -19,7 +19,7 @@ demo: $(STAMP)
 	@mkdir -p out
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(BIN)/storyline ingest data/sample/pages data/sample/html data/sample/feed.jsonl \
-		--db sqlite:///$(DEMO_DB) --crawled-at 2025-06-01T12:00:00+03:00
+		--db sqlite:///$(DEMO_DB) --crawled-at 2025-10-24T18:00:00+03:00
 	$(BIN)/storyline articles --db sqlite:///$(DEMO_DB)
 	$(BIN)/storyline export --db sqlite:///$(DEMO_DB) --format jsonl -o out/demo.jsonl
 

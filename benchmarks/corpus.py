@@ -88,8 +88,20 @@ class PoolText:
     day: date | None = None
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# A headline is this long; dataset rows whose "title" is a sentence of body text are left out.
+TITLE_CHARS = range(20, 161)
+
+
 def fold(text: str) -> str:
-    return " ".join(text.split())
+    """White space folded, invisible characters gone."""
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def _headline(text: str) -> str:
+    """A dataset title as an outlet prints it: one line, no closing full stop."""
+    title = fold(text)
+    return title[:-1].rstrip() if title.endswith(".") and not title.endswith("..") else title
 
 
 def _paragraphs(text: str, title: str) -> tuple[str, ...]:
@@ -108,7 +120,8 @@ def _paragraphs(text: str, title: str) -> tuple[str, ...]:
 
 
 def _usable(title: str, paragraphs: Sequence[str]) -> bool:
-    return bool(title) and len(paragraphs) >= 2 and sum(map(len, paragraphs)) >= MIN_BODY_CHARS
+    return (len(title) in TITLE_CHARS and len(paragraphs) >= 2
+            and sum(map(len, paragraphs)) >= MIN_BODY_CHARS)
 
 
 def _jsonl(path: Path) -> Iterator[dict]:
@@ -121,7 +134,7 @@ def _jsonl(path: Path) -> Iterator[dict]:
 def load_bruk(path: Path) -> list[PoolText]:
     texts = []
     for i, row in enumerate(_jsonl(path)):
-        title = fold(row.get("title") or "")
+        title = _headline(row.get("title") or "")
         paras = _paragraphs(row.get("text") or "", title)
         year = int(row["year"]) if str(row.get("year") or "").isdigit() else None
         if _usable(title, paras):
@@ -132,7 +145,7 @@ def load_bruk(path: Path) -> list[PoolText]:
 def load_bsnlp(path: Path) -> list[PoolText]:
     texts = []
     for i, row in enumerate(_jsonl(path)):
-        title = fold(row.get("title") or "")
+        title = _headline(row.get("title") or "")
         paras = _paragraphs(row.get("text") or "", title)
         day = None
         if row.get("date"):
@@ -166,10 +179,13 @@ def load_wmt(paths: Sequence[Path]) -> list[PoolText]:
         year = 2023 if "23" in path.name else 2022
         for key in order:
             sentences = groups[key]
-            title = sentences[0].rstrip(".")
-            if len(title) > 160:
-                title = " ".join(title.split()[:14])
-            body = sentences[1:]
+            # The first headline-sized sentence is the title; the ones after it are the body.
+            first = next((i for i, x in enumerate(sentences)
+                          if len(_headline(x)) in TITLE_CHARS and x[:1].isupper()), None)
+            if first is None:
+                continue
+            title = _headline(sentences[first])
+            body = sentences[first + 1:]
             paras = tuple(" ".join(body[i:i + SENTENCES_PER_PARAGRAPH])
                           for i in range(0, len(body), SENTENCES_PER_PARAGRAPH))
             if _usable(title, paras):
@@ -364,7 +380,7 @@ def _style_agency(spec: ArticleSpec, rng: random.Random) -> list[str]:
 def _style_portal(spec: ArticleSpec, rng: random.Random) -> list[str]:
     p = PHRASES[spec.lang]
     agency = rng.choice(AGENCIES)
-    words = spec.title.split()
+    words = re.findall(r"\w+", spec.title)  # a photo's alt text and caption: a few names
     lines = [spec.title, "", _date_words(spec.moment, spec.lang), spec.paragraphs[0],
              " ".join(words[:2]), f"{' '.join(words[:4])} / {agency}", ""]
     for i, para in enumerate(spec.paragraphs[1:], start=1):
@@ -386,7 +402,7 @@ def _style_tabloid(spec: ArticleSpec, rng: random.Random) -> list[str]:
     for para in spec.paragraphs[:half]:
         lines += [para, ""]
     lines += [spec.title, "", spec.title, "", p["more"], ""]
-    for n, headline in enumerate(spec.others[:3]):
+    for headline in spec.others[:3]:
         lines += [spec.title, "", headline, "", _list_time(rng, spec.moment, spec.lang, 1), ""]
     for para in spec.paragraphs[half:]:
         lines += [para, ""]
@@ -454,6 +470,10 @@ def render_html(spec: ArticleSpec, rng: random.Random) -> str:
                     f'{_list_time(rng, spec.moment, spec.lang, 0)}</time></li>'
                     for n, h in enumerate(spec.others[1:6]))
     url = f"https://{spec.outlet.domain}/news/{spec.id}.html"
+    header = (f'<header><a class="logo" href="/">{e(spec.outlet.name)}</a>'
+              f'<nav><a href="/">{e(p["home"])}</a> {nav}</nav></header>')
+    meta = (f'<div class="meta"><time datetime="{iso}">{e(_date_words(spec.moment, spec.lang))}'
+            f'</time> · {e(p["read_time"].format(n=rng.randint(1, 6)))}</div>')
     return f"""<!DOCTYPE html>
 <html lang="{spec.lang}"><head><meta charset="utf-8">
 <title>{e(spec.title)} | {e(spec.outlet.name)}</title>
@@ -462,11 +482,11 @@ def render_html(spec: ArticleSpec, rng: random.Random) -> str:
 <meta property="article:published_time" content="{iso}">
 <link rel="canonical" href="{url}">
 </head><body>
-<header><a class="logo" href="/">{e(spec.outlet.name)}</a><nav><a href="/">{e(p["home"])}</a> {nav}</nav></header>
+{header}
 <div class="banner">{e(p["ad"][0])}</div>
 <main><article>
 <h1>{e(spec.title)}</h1>
-<div class="meta"><time datetime="{iso}">{e(_date_words(spec.moment, spec.lang))}</time> · {e(p["read_time"].format(n=rng.randint(1, 6)))}</div>
+{meta}
 <figure><figcaption>{e(p["photo"].format(a=rng.choice(AGENCIES)))}</figcaption></figure>
 {chr(10).join(body)}
 </article>
@@ -670,7 +690,8 @@ def generate(n: int, out: str | Path = DEFAULT_OUT, *, seed: int = 1,
                 info.counts["reused_texts"] += spec.copy_of is not None
                 recent.append(spec)
             pool_titles = titles_by_lang[spec.lang]
-            spec.others = [h for h in (rng.choice(pool_titles) for _ in range(10))
+            # Without replacement: a headline twice on one page would pass for its title.
+            spec.others = [h for h in rng.sample(pool_titles, min(10, len(pool_titles)))
                            if h != spec.title]
             if fmt == "jsonl":
                 writer.record(render_record(spec, rng))

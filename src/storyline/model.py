@@ -39,6 +39,15 @@ class Entity:
 
 
 @dataclass(slots=True)
+class Quote:
+    """A quotation and who said it; ``speaker_key`` is the speaker's cross-lingual entity key."""
+
+    text: str
+    speaker: str | None = None
+    speaker_key: str | None = None
+
+
+@dataclass(slots=True)
 class Article:
     """A clean article. ``raw`` keeps the input so every derived field can be re-derived."""
 
@@ -56,6 +65,9 @@ class Article:
     story_id: str | None = None
     duplicate_of: str | None = None
     entities: list[Entity] = field(default_factory=list)
+    # Filled by the analysis stage: content-word lemmas of title + body, quotes with speakers.
+    lemmas: list[str] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -4,6 +4,7 @@ among the site's boilerplate. The header is read only from the top of the page, 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,9 +14,11 @@ from storyline.clean.dates import parse_date_line
 from storyline.clean.rules import Rules, load_rules
 
 # Which signature wins when a page names its outlet in several ways.
-SOURCE_PRIORITY = ("attribution", "header", "editorial", "subscribe")
+SOURCE_PRIORITY = ("attribution", "header", "editorial", "subscribe", "copyright")
 _TITLE_MIN_CHARS = 15
 _OUTLET_HEADER_MAX_WORDS = 4
+_HEADLINE_MIN_WORDS = 5
+_BREADCRUMB_SEPARATORS = re.compile(r"\s+[|·›»]\s+")
 
 
 @dataclass(slots=True)
@@ -32,12 +35,13 @@ def clean_page(text: str, crawled_at: datetime | None = None, timezone: str = "E
     rules = rules or load_rules()
     lines = split_lines(text)
     sources: list[tuple[str, str]] = []
-    title_line = _repeated_title(lines, rules)
+    header_end = _first_prose(lines, rules)
+    title_line = _repeated_title(lines, rules, header_end)
     published = None
-    header_end = _first_prose(lines, rules, title_line)
-    if len(lines) > 1 and _is_outlet_header(lines[0], lines[1], rules):
+    outlet = _outlet_header(lines, rules, header_end)
+    if outlet:
         lines[0].label = "source:header"
-        sources.append(("header", lines[0].norm))
+        sources.append(("header", outlet))
     date_line = _header_date(lines, rules, header_end)
     if date_line is not None:
         published = parse_date_line(date_line.norm, crawled_at, timezone)
@@ -61,14 +65,16 @@ def clean_page(text: str, crawled_at: datetime | None = None, timezone: str = "E
     )
 
 
-def _repeated_title(lines: list[Line], rules: Rules) -> Line | None:
+def _repeated_title(lines: list[Line], rules: Rules, header_end: int) -> Line | None:
     """Sites print the headline again and again (in breadcrumbs, share boxes, related lists):
-    a headline-like line seen twice or more is the title."""
+    a headline-like line of the header seen twice or more is the title. (A headline repeated
+    only in lists further down is another article's.)"""
     counts = Counter(ln.norm.casefold() for ln in lines
                      if len(ln.norm) >= _TITLE_MIN_CHARS and rules.is_headline(ln.norm)
                      and not rules.is_date_line(ln.norm) and not rules.drop_rule(ln.norm)
                      and not rules.block_rule(ln.norm))
-    repeated = [key for key, n in counts.most_common() if n >= 2]
+    in_header = {ln.norm.casefold() for ln in lines[:header_end]}
+    repeated = [key for key, n in counts.most_common() if n >= 2 and key in in_header]
     if not repeated:
         return None
     top = counts[repeated[0]]
@@ -76,9 +82,9 @@ def _repeated_title(lines: list[Line], rules: Rules) -> Line | None:
     return next(ln for ln in lines if ln.norm.casefold() == best)
 
 
-def _first_prose(lines: list[Line], rules: Rules, title: Line | None) -> int:
+def _first_prose(lines: list[Line], rules: Rules) -> int:
     for i, ln in enumerate(lines):
-        if ln is not title and rules.is_prose(ln.norm) and not _is_boilerplate(ln, rules):
+        if rules.is_prose(ln.norm) and not _is_boilerplate(ln, rules):
             return i
     return len(lines)
 
@@ -88,10 +94,34 @@ def _is_boilerplate(line: Line, rules: Rules) -> bool:
                 or rules.link_rule(line.norm) or rules.source_in(line.norm))
 
 
-def _is_outlet_header(first: Line, second: Line, rules: Rules) -> bool:
-    """An agency's name alone on the first line, its date line right under it."""
-    return (len(first.norm.split()) <= _OUTLET_HEADER_MAX_WORDS and rules.is_headline(first.norm)
-            and not rules.is_date_line(first.norm) and rules.is_date_line(second.norm))
+def _outlet_header(lines: list[Line], rules: Rules, header_end: int) -> str | None:
+    """The site's name on the first line: alone, with its date line or a real headline under it
+    ("Інтерфакс-Україна" / "06:50 31.12.2021"), or first in a breadcrumb
+    ("Новостной Меридиан · Экономика")."""
+    if len(lines) < 2 or header_end == 0:
+        return None
+    first = lines[0].norm
+    if rules.drop_rule(first) == "breadcrumb":
+        return _BREADCRUMB_SEPARATORS.split(first)[0].strip()
+    if not _looks_like_a_name(first) or not rules.is_headline(first) \
+            or rules.is_date_line(first) or _is_boilerplate(lines[0], rules):
+        return None
+    if rules.is_date_line(lines[1].norm):
+        return first
+    for line in lines[1:min(header_end, 4)]:
+        if len(line.norm.split()) >= _HEADLINE_MIN_WORDS and rules.is_headline(line.norm) \
+                and not _is_boilerplate(line, rules):
+            return first
+    return None
+
+
+def _looks_like_a_name(text: str) -> bool:
+    """"Гомін", "Українська правда", "Pontic Dispatch", "Інтерфакс-Україна": one or two words, or
+    up to four capitalised ones; a short headline ("Мости відновлять до зими") has lower-case words."""
+    words = [w for w in text.split() if any(ch.isalpha() for ch in w)]
+    if not words or len(words) > _OUTLET_HEADER_MAX_WORDS:
+        return False
+    return len(words) <= 2 or all(w[0].isupper() or not w[0].isalpha() for w in words)
 
 
 def _header_date(lines: list[Line], rules: Rules, header_end: int) -> Line | None:

@@ -39,11 +39,20 @@ def ingest(paths: Iterable[str], store: Store, settings: Settings | None = None,
     """Ingest everything under ``paths`` into ``store``. A bad input is reported through
     ``on_rejection``, kept in the store's rejections, and never stops the batch."""
     settings = settings or Settings()
+    items = read_inputs(paths, crawled_at=settings.crawled_at, stdin=stdin)
+    return ingest_documents(items, store, settings, on_rejection=on_rejection, on_item=on_item)
+
+
+def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
+                     settings: Settings | None = None, *,
+                     on_rejection: Callable[[Rejection], None] | None = None,
+                     on_item: Callable[[], None] | None = None) -> IngestSummary:
+    """Ingest documents already read (by a reader, a feed, an evaluation's dataset loader)."""
+    settings = settings or Settings()
     pipeline = Pipeline(settings)
     summary = IngestSummary()
     batch: list[Article] = []
-    items = _unique_ids(read_inputs(paths, crawled_at=settings.crawled_at, stdin=stdin))
-    for item in pipeline.run(items):
+    for item in pipeline.run(_unique_ids(items)):
         if on_item:
             on_item()
         if isinstance(item, Rejection):
