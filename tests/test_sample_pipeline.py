@@ -7,12 +7,11 @@ from datetime import datetime
 
 import pytest
 
+from conftest import REPO
 from storyline.ingest.readers import read_inputs
 from storyline.model import Rejection
 from storyline.pipeline import Pipeline
 from storyline.settings import Settings
-
-from conftest import REPO
 
 SAMPLE = REPO / "data" / "sample"
 # The crawl time `make demo` uses: it resolves the one relative date ("Сегодня, 16:40").
