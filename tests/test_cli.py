@@ -55,7 +55,8 @@ def test_article_text_and_json(run, seeds):
     assert "ЩЕ ЗА ТЕМОЮ" not in text
     record = json.loads(run("article", "003_8ab916facf85dbb5", "--format", "json").output)
     assert record["published"] == "2021-12-02T19:21:00+02:00"
-    assert record["event_id"] is None and record["duplicate_of"] is None
+    assert record["event_id"].startswith("ev_") and record["story_id"].startswith("st_")
+    assert record["duplicate_of"] is None
     assert {p["lang"] for p in record["paragraphs"]} == {"uk"}
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from storyline.errors import StorylineError
+from storyline.evaluate.cli import eval_group
 from storyline.settings import load_settings
 from storyline.store import DEFAULT_URL, open_store
 
@@ -156,47 +157,4 @@ def export(db, fmt, output):
         click.echo(f"{count} articles written to {output}", err=True)
 
 
-@main.group(name="eval")
-def eval_group():
-    """Measure quality on labelled data."""
-
-
-def _write_json(report, path: Path | None) -> None:
-    if path:
-        path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n",
-                        encoding="utf-8")
-        click.echo(f"report written to {path}", err=True)
-
-
-@eval_group.command(name="langid")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
-@click.option("--languages", default=None, metavar="CODES",
-              help="Languages the identifier may choose from (default: the project's set).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also write the report as JSON.")
-@reports_errors
-def eval_langid(paths, languages, json_out):
-    """Language ID accuracy on lingua-style test files (<lang>.txt, one sample per line)."""
-    from storyline.evaluate.langid import evaluate_langid, langid_files
-
-    settings = load_settings(languages=languages)
-    files = [f for p in paths for f in (langid_files(p) if p.is_dir() else [p])]
-    report = evaluate_langid(files, languages=settings.languages)
-    click.echo(report.table())
-    _write_json(report, json_out)
-
-
-@eval_group.command(name="extract")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--limit", type=int, default=None, help="Evaluate only the first N pages.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also write the report (with per-page rows) as JSON.")
-@reports_errors
-def eval_extract(directory, limit, json_out):
-    """Body-text P/R/F1 of storyline's HTML extraction vs plain trafilatura, same pages."""
-    from storyline.evaluate.extraction import evaluate_extraction
-
-    report = evaluate_extraction(directory, limit=limit)
-    click.echo(report.table())
-    _write_json(report, json_out)
+main.add_command(eval_group)

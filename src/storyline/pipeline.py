@@ -1,5 +1,5 @@
-"""The per-article stages, in order: clean -> metadata -> language. Each input becomes an Article
-or a Rejection with a typed reason."""
+"""The per-article stages, in order: clean -> metadata -> language -> analysis (lemmas, entities,
+quotes). Each input becomes an Article or a Rejection with a typed reason."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ class Pipeline:
         self.settings = settings or Settings()
 
     @cached_property
+    def analyser(self):
+        from storyline.nlp.analyse import Analyser
+
+        return Analyser()
+
+    @cached_property
     def languages(self):
         from storyline.nlp.language import LanguageIdentifier
 
@@ -37,6 +43,7 @@ class Pipeline:
             article = self._clean(raw)
             self._check_length(article)
             self._detect_language(article)
+            self.analyser.analyse(article)
         except InputError as exc:
             return Rejection(exc.origin, exc.reason, exc.detail, raw=raw)
         return article

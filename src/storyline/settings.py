@@ -23,6 +23,10 @@ class Settings:
     crawled_at: datetime | None = None
     min_chars: int = 200
     timezone: str = "Europe/Kyiv"
+    # Dense embedder for clustering: "e5" (bundled multilingual-e5-small), "lexical", "st:MODEL".
+    embedder: str = "e5"
+    # Events and stories are built on ingest; off for a plain article store.
+    cluster: bool = True
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, **values) -> Settings:
@@ -43,6 +47,8 @@ def _coerce(name: str, value):
         if not langs:
             raise ConfigError("languages must name at least one language", hint="e.g. uk,ru,en")
         return langs
+    if name == "cluster" and isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off")
     if name == "crawled_at":
         return parse_datetime_setting(value)
     if name == "min_chars":

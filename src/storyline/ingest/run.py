@@ -50,8 +50,15 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
     """Ingest documents already read (by a reader, a feed, an evaluation's dataset loader)."""
     settings = settings or Settings()
     pipeline = Pipeline(settings)
+    engine = _engine(store, settings)
     summary = IngestSummary()
     batch: list[Article] = []
+
+    def flush() -> None:
+        delta = engine.add(batch) if engine else None
+        summary.counts.update(store.save_batch(batch, delta))
+        batch.clear()
+
     for item in pipeline.run(_unique_ids(items)):
         if on_item:
             on_item()
@@ -63,11 +70,18 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
             continue
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            summary.counts.update(store.upsert_many(batch))
-            batch.clear()
+            flush()
     if batch:
-        summary.counts.update(store.upsert_many(batch))
+        flush()
     return summary
+
+
+def _engine(store: Store, settings: Settings):
+    if not settings.cluster:
+        return None
+    from storyline.cluster.engine import StoryEngine
+
+    return StoryEngine(store, settings)
 
 
 def _unique_ids(items: Iterable[RawDocument | Rejection]) -> Iterator[RawDocument | Rejection]:

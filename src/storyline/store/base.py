@@ -5,11 +5,60 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Literal, Self
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, NamedTuple, Self
 
 from storyline.model import Article, Rejection
 
 UpsertStatus = Literal["ingested", "updated", "unchanged"]
+
+
+class ClusterRow(NamedTuple):
+    """An event or a story as the store keeps it; the clustering owns what ``state`` means."""
+
+    id: str
+    kind: Literal["event", "story"]
+    parent_id: str | None
+    size: int
+    articles: int
+    first: datetime | None
+    last: datetime | None
+    state: dict
+    vector_sum: bytes
+
+
+class ArticleFacts(NamedTuple):
+    """The few fields of an article that rankings and listings need: no text, no raw input."""
+
+    id: str
+    event_id: str | None
+    story_id: str | None
+    source: str | None
+    lang: str | None
+    published: datetime | None
+    duplicate_of: str | None
+    title: str | None
+
+
+class KnownInput(NamedTuple):
+    raw_fingerprint: str | None
+    event_id: str | None
+    story_id: str | None
+    duplicate_of: str | None
+
+
+@dataclass
+class ClusterDelta:
+    """What one batch changed in the clustering's state; written in the batch's transaction."""
+
+    model: str = ""
+    clusters: list[ClusterRow] = field(default_factory=list)
+    vectors: dict[str, bytes] = field(default_factory=dict)
+    signatures: dict[str, tuple[datetime | None, bytes]] = field(default_factory=dict)
+    frequencies: Counter = field(default_factory=Counter)  # key -> new documents; "" = total
+    # Articles stored earlier whose event or story changed (a story merged into another).
+    reassigned: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 class Store(ABC):
@@ -30,6 +79,37 @@ class Store(ABC):
         """Insert or update many articles in one transaction; count each status.
 
         Either every article is stored or (on an error) none is."""
+
+    @abstractmethod
+    def save_batch(self, articles: Iterable[Article], delta: ClusterDelta | None = None) -> Counter:
+        """Store articles and the clustering state they changed in one transaction."""
+
+    @abstractmethod
+    def known_inputs(self, article_ids: Iterable[str]) -> dict[str, KnownInput]:
+        """For ids already stored: the raw input's hash and the assignments made then."""
+
+    @abstractmethod
+    def load_clusters(self, kind: str, active_since: datetime | None = None,
+                      ids: Iterable[str] | None = None) -> list[ClusterRow]:
+        """Events or stories whose last article is not older than ``active_since`` (all when
+        None; undated ones too), or exactly those with ``ids``."""
+
+    @abstractmethod
+    def latest_cluster_time(self, kind: str) -> datetime | None:
+        """When the newest article of any event (or story) was published."""
+
+    @abstractmethod
+    def get_vectors(self, model: str, article_ids: Iterable[str]) -> dict[str, bytes]: ...
+
+    @abstractmethod
+    def iter_signatures(self, since: datetime | None = None) -> Iterator[tuple[str, bytes]]: ...
+
+    @abstractmethod
+    def load_frequencies(self) -> Counter: ...
+
+    @abstractmethod
+    def articles_of(self, *, event_id: str | None = None, story_id: str | None = None) -> list[Article]:
+        """The articles of one event or story, by published time."""
 
     @abstractmethod
     def get_article(self, article_id: str) -> Article:
@@ -61,3 +141,13 @@ class Store(ABC):
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+    # -- read helpers for story output (storyline.stories) -----------------------------------
+
+    @abstractmethod
+    def article_facts(self, story_ids: Iterable[str]) -> list[ArticleFacts]:
+        """Light rows (no text) of every article in these stories, by published time then id."""
+
+    @abstractmethod
+    def vector_models(self) -> list[str]:
+        """Names of the embedders whose vectors the store holds, the most used first."""

@@ -11,10 +11,10 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, Text
 
 from storyline.errors import StoreError
-from storyline.model import Article, Entity, Paragraph, RawDocument, Rejection
+from storyline.model import Article, Entity, Paragraph, Quote, RawDocument, Rejection
 
 metadata = MetaData()
 
@@ -55,6 +55,48 @@ articles = Table(
     Column("fingerprint", Text, nullable=False),
     Column("ingested_at", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
+    # Version 2: analysis, and the raw input's own hash.
+    Column("lemmas", Text, nullable=False),
+    Column("quotes", Text, nullable=False),
+    Column("raw_fingerprint", Text),
+)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("parent_id", Text),
+    Column("size", Integer, nullable=False),
+    Column("articles", Integer, nullable=False),
+    Column("first_key", Text),
+    Column("last_key", Text),
+    Column("state", Text, nullable=False),
+    Column("vector_sum", LargeBinary, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+article_vectors = Table(
+    "article_vectors",
+    metadata,
+    Column("article_id", Text, primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+article_signatures = Table(
+    "article_signatures",
+    metadata,
+    Column("article_id", Text, primary_key=True),
+    Column("time_key", Text),
+    Column("signature", LargeBinary, nullable=False),
+)
+
+key_frequencies = Table(
+    "key_frequencies",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("documents", Integer, nullable=False),
 )
 
 rejections = Table(
@@ -110,7 +152,13 @@ def article_to_row(article: Article) -> dict:
         "entities": _json(
             [{"text": e.text, "type": e.type, "key": e.key} for e in article.entities], where
         ),
+        "lemmas": _json(list(article.lemmas), where),
+        "quotes": _json(
+            [{"text": q.text, "speaker": q.speaker, "speaker_key": q.speaker_key}
+             for q in article.quotes], where
+        ),
     }
+    row["raw_fingerprint"] = raw_fingerprint(article.raw)
     row["fingerprint"] = fingerprint(row, ARTICLE_CONTENT)
     return row
 
@@ -140,6 +188,8 @@ def row_to_article(row) -> Article:
         story_id=m["story_id"],
         duplicate_of=m["duplicate_of"],
         entities=[Entity(e["text"], e["type"], e["key"]) for e in json.loads(m["entities"])],
+        lemmas=json.loads(m["lemmas"]),
+        quotes=[Quote(q["text"], q["speaker"], q["speaker_key"]) for q in json.loads(m["quotes"])],
     )
 
 
@@ -192,6 +242,13 @@ def row_to_rejection(row) -> Rejection:
             encoding=m["encoding"],
         )
     return Rejection(origin=m["origin"], reason=m["reason"], detail=m["detail"], raw=raw)
+
+
+def raw_fingerprint(raw: RawDocument) -> str:
+    """A hash of what the user gave (content, fields, origin): the same input, the same hash,
+    whatever the pipeline derived from it."""
+    row = _raw_columns(raw, f"article {raw.id!r}")
+    return fingerprint(row, tuple(sorted(row)))
 
 
 def fingerprint(row: dict, columns: tuple[str, ...]) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
@@ -25,10 +27,22 @@ from sqlalchemy.pool import StaticPool
 from storyline.errors import ConfigError, NotFound, StoreError
 from storyline.model import Article, Rejection
 from storyline.store import migrations
-from storyline.store.base import Store, UpsertStatus
+from storyline.store.base import (
+    ArticleFacts,
+    ClusterDelta,
+    ClusterRow,
+    KnownInput,
+    Store,
+    UpsertStatus,
+)
 from storyline.store.schema import (
+    _utc_key,
+    article_signatures,
     article_to_row,
+    article_vectors,
     articles,
+    clusters,
+    key_frequencies,
     now_text,
     rejection_to_row,
     rejections,
@@ -67,29 +81,121 @@ class SqlStore(Store):
     # -- articles ---------------------------------------------------------------------------
 
     def upsert_many(self, articles_: Iterable[Article]) -> Counter:
-        counts: Counter = Counter()
+        return self.save_batch(articles_)
+
+    def save_batch(self, articles_: Iterable[Article], delta: ClusterDelta | None = None) -> Counter:
         stamp = now_text()
         with self._write("store articles in") as conn:
-            for chunk in _chunks(articles_, WRITE_CHUNK):
-                rows = [article_to_row(a) for a in chunk]
-                ids = list({row["id"] for row in rows})
-                known = dict(
-                    conn.execute(
-                        select(articles.c.id, articles.c.fingerprint).where(articles.c.id.in_(ids))
-                    ).all()
-                )
-                # Last row per id wins; one write per id keeps ON CONFLICT from seeing it twice.
-                pending: dict[str, dict] = {}
-                for row in rows:
-                    before = known.get(row["id"])
-                    if before == row["fingerprint"]:
-                        counts["unchanged"] += 1
-                        continue
-                    counts["ingested" if before is None else "updated"] += 1
-                    known[row["id"]] = row["fingerprint"]
-                    pending[row["id"]] = {**row, "ingested_at": stamp, "updated_at": stamp}
-                if pending:
-                    conn.execute(self._upsert_articles(), list(pending.values()))
+            counts = self._upsert_article_rows(conn, articles_, stamp)
+            if delta is not None:
+                self._write_delta(conn, delta, stamp)
+        return counts
+
+    def _write_delta(self, conn: Connection, delta: ClusterDelta, stamp: str) -> None:
+        if delta.clusters:
+            conn.execute(self._upsert(clusters, ["id"]), [{
+                "id": c.id, "kind": c.kind, "parent_id": c.parent_id, "size": c.size,
+                "articles": c.articles, "first_key": _utc_key(c.first), "last_key": _utc_key(c.last),
+                "state": json.dumps(c.state, ensure_ascii=False, separators=(",", ":")),
+                "vector_sum": c.vector_sum, "updated_at": stamp} for c in delta.clusters])
+        if delta.vectors:
+            conn.execute(self._upsert(article_vectors, ["article_id", "model"]), [
+                {"article_id": k, "model": delta.model, "vector": v} for k, v in delta.vectors.items()])
+        if delta.signatures:
+            conn.execute(self._upsert(article_signatures, ["article_id"]), [
+                {"article_id": k, "time_key": _utc_key(t), "signature": sig}
+                for k, (t, sig) in delta.signatures.items()])
+        if delta.frequencies:
+            stmt = self._insert(key_frequencies)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[key_frequencies.c.key],
+                set_={"documents": key_frequencies.c.documents + stmt.excluded.documents})
+            rows = [{"key": k, "documents": n} for k, n in delta.frequencies.items() if n]
+            for chunk in _chunks(rows, WRITE_CHUNK * 4):
+                conn.execute(stmt, chunk)
+        for article_id, (event_id, story_id) in delta.reassigned.items():
+            conn.execute(articles.update().where(articles.c.id == article_id).values(
+                event_id=event_id, story_id=story_id, updated_at=stamp))
+
+    def known_inputs(self, article_ids: Iterable[str]) -> dict[str, KnownInput]:
+        ids = list(dict.fromkeys(article_ids))
+        found: dict[str, KnownInput] = {}
+        cols = (articles.c.id, articles.c.raw_fingerprint, articles.c.event_id,
+                articles.c.story_id, articles.c.duplicate_of)
+        for chunk in _chunks(ids, WRITE_CHUNK):
+            for row in self._fetch(select(*cols).where(articles.c.id.in_(chunk))):
+                found[row.id] = KnownInput(row.raw_fingerprint, row.event_id, row.story_id,
+                                           row.duplicate_of)
+        return found
+
+    def load_clusters(self, kind: str, active_since: datetime | None = None,
+                      ids: Iterable[str] | None = None) -> list[ClusterRow]:
+        query = select(clusters).where(clusters.c.kind == kind)
+        if ids is not None:
+            wanted = list(ids)
+            rows = []
+            for chunk in _chunks(wanted, WRITE_CHUNK):
+                rows += self._fetch(query.where(clusters.c.id.in_(chunk)))
+        else:
+            if active_since is not None:
+                query = query.where((clusters.c.last_key >= _utc_key(active_since))
+                                    | clusters.c.last_key.is_(None))
+            rows = self._fetch(query.order_by(clusters.c.id))
+        return [_row_to_cluster(r) for r in rows]
+
+    def latest_cluster_time(self, kind: str) -> datetime | None:
+        query = select(func.max(clusters.c.last_key)).where(clusters.c.kind == kind)
+        return _from_key(self._fetch(query)[0][0])
+
+    def get_vectors(self, model: str, article_ids: Iterable[str]) -> dict[str, bytes]:
+        found = {}
+        for chunk in _chunks(list(article_ids), WRITE_CHUNK):
+            query = select(article_vectors.c.article_id, article_vectors.c.vector).where(
+                article_vectors.c.model == model, article_vectors.c.article_id.in_(chunk))
+            found.update({r.article_id: bytes(r.vector) for r in self._fetch(query)})
+        return found
+
+    def iter_signatures(self, since: datetime | None = None) -> Iterator[tuple[str, bytes]]:
+        query = select(article_signatures.c.article_id, article_signatures.c.signature)
+        if since is not None:
+            query = query.where((article_signatures.c.time_key >= _utc_key(since))
+                                | article_signatures.c.time_key.is_(None))
+        for row in self._fetch(query.order_by(article_signatures.c.article_id)):
+            yield row.article_id, bytes(row.signature)
+
+    def load_frequencies(self) -> Counter:
+        return Counter(dict(self._fetch(select(key_frequencies.c.key, key_frequencies.c.documents))))
+
+    def articles_of(self, *, event_id: str | None = None, story_id: str | None = None) -> list[Article]:
+        if (event_id is None) == (story_id is None):
+            raise ValueError("give exactly one of event_id and story_id")
+        where = articles.c.event_id == event_id if event_id else articles.c.story_id == story_id
+        rows = self._fetch(select(articles).where(where).order_by(articles.c.published_key,
+                                                                  articles.c.id))
+        return [row_to_article(r) for r in rows]
+
+    def _upsert_article_rows(self, conn: Connection, articles_: Iterable[Article], stamp: str) -> Counter:
+        counts: Counter = Counter()
+        for chunk in _chunks(articles_, WRITE_CHUNK):
+            rows = [article_to_row(a) for a in chunk]
+            ids = list({row["id"] for row in rows})
+            known = dict(
+                conn.execute(
+                    select(articles.c.id, articles.c.fingerprint).where(articles.c.id.in_(ids))
+                ).all()
+            )
+            # Last row per id wins; one write per id keeps ON CONFLICT from seeing it twice.
+            pending: dict[str, dict] = {}
+            for row in rows:
+                before = known.get(row["id"])
+                if before == row["fingerprint"]:
+                    counts["unchanged"] += 1
+                    continue
+                counts["ingested" if before is None else "updated"] += 1
+                known[row["id"]] = row["fingerprint"]
+                pending[row["id"]] = {**row, "ingested_at": stamp, "updated_at": stamp}
+            if pending:
+                conn.execute(self._upsert_articles(), list(pending.values()))
         return counts
 
     def get_article(self, article_id: str) -> Article:
@@ -221,6 +327,11 @@ class SqlStore(Store):
         changes = {c.name: stmt.excluded[c.name] for c in articles.columns if c.name not in keep}
         return stmt.on_conflict_do_update(index_elements=[articles.c.id], set_=changes)
 
+    def _upsert(self, table, keys: list[str]):
+        stmt = self._insert(table)
+        changes = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=changes)
+
     def _upsert_rejections(self):
         stmt = self._insert(rejections)
         keep = {"origin", "reason"}
@@ -228,6 +339,24 @@ class SqlStore(Store):
         index = [rejections.c.origin, rejections.c.reason]
         return stmt.on_conflict_do_update(index_elements=index, set_=changes)
 
+
+    # -- read helpers for story output (storyline.stories) -----------------------------------
+
+    def article_facts(self, story_ids: Iterable[str]) -> list[ArticleFacts]:
+        c = articles.c
+        cols = (c.id, c.event_id, c.story_id, c.source, c.lang, c.published, c.duplicate_of, c.title)
+        rows = []
+        for chunk in _chunks(list(dict.fromkeys(story_ids)), WRITE_CHUNK):
+            rows += self._fetch(select(*cols, c.published_key).where(c.story_id.in_(chunk)))
+        rows.sort(key=lambda r: (r.published_key is None, r.published_key or "", r.id))
+        return [ArticleFacts(r.id, r.event_id, r.story_id, r.source, r.lang,
+                             datetime.fromisoformat(r.published) if r.published else None,
+                             r.duplicate_of, r.title) for r in rows]
+
+    def vector_models(self) -> list[str]:
+        count = func.count().label("n")
+        query = select(article_vectors.c.model, count).group_by(article_vectors.c.model)
+        return [r.model for r in sorted(self._fetch(query), key=lambda r: (-r.n, r.model))]
 
 def safe_url(url: str) -> str:
     """The URL with any password masked, for messages."""
@@ -298,6 +427,16 @@ def _postgresql_engine(url: URL) -> Engine:
         # psycopg 3 rather than SQLAlchemy's default psycopg2.
         url = url.set(drivername="postgresql+psycopg")
     return create_engine(url, pool_pre_ping=True)
+
+
+def _row_to_cluster(row) -> ClusterRow:
+    return ClusterRow(row.id, row.kind, row.parent_id, row.size, row.articles,
+                      _from_key(row.first_key), _from_key(row.last_key), json.loads(row.state),
+                      bytes(row.vector_sum))
+
+
+def _from_key(key: str | None) -> datetime | None:
+    return None if key is None else datetime.fromisoformat(key).replace(tzinfo=UTC)
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -22,8 +22,8 @@ STEP_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 # Keys and sort keys must order by code point on every dialect, whatever collation the
 # PostgreSQL server was initialised with, so that ORDER BY and keyset paging agree.
 DIALECT_WORDS: dict[str, dict[str, str]] = {
-    "sqlite": {"KEY": "TEXT"},
-    "postgresql": {"KEY": 'TEXT COLLATE "C"'},
+    "sqlite": {"KEY": "TEXT", "BLOB": "BLOB"},
+    "postgresql": {"KEY": 'TEXT COLLATE "C"', "BLOB": "BYTEA"},
 }
 
 # Any constant works; it only has to be the same for every storyline process.

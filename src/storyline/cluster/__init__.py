@@ -1,0 +1,1 @@
+"""Corpus stages that hold state and update incrementally: near-duplicates, vector index, events, stories."""

@@ -1,0 +1,122 @@
+"""The corpus stage: near-duplicates, vectors, events and stories for each batch of articles,
+with the clustering's state read from and written to the store, so that every `storyline
+ingest` continues where the last one stopped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from storyline.cluster.dedup import DuplicateIndex
+from storyline.cluster.groups import Group
+from storyline.cluster.online import OnlineClusterer
+from storyline.cluster.params import Params, load_params
+from storyline.cluster.profile import Profile, profile_of
+from storyline.cluster.similarity import DocumentFrequencies
+from storyline.model import Article
+from storyline.nlp.embed import Embedder, embedding_text, get_embedder
+from storyline.settings import Settings
+from storyline.store.base import ClusterDelta, ClusterRow, Store
+from storyline.store.schema import raw_fingerprint
+
+TOTAL = ""  # the key under which the store counts documents
+
+
+class StoryEngine:
+    """Assigns ``event_id``, ``story_id`` and ``duplicate_of`` to articles, batch by batch."""
+
+    def __init__(self, store: Store, settings: Settings | None = None,
+                 embedder: Embedder | None = None, params: Params | None = None):
+        self.store = store
+        self.settings = settings or Settings()
+        self.embedder = embedder or get_embedder(self.settings.embedder)
+        self.params = params or load_params()
+        self._clusterer: OnlineClusterer | None = None
+        self._dedup: DuplicateIndex | None = None
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _open(self) -> OnlineClusterer:
+        if self._clusterer is not None:
+            return self._clusterer
+        counts = self.store.load_frequencies()
+        documents = counts.pop(TOTAL, 0)
+        clusterer = OnlineClusterer(self.params, self.embedder.dim,
+                                    DocumentFrequencies(counts, documents))
+        newest = self.store.latest_cluster_time("event")
+        ev = self.params.event
+        ev_since = newest - timedelta(days=ev.window_days + ev.retire_slack_days) if newest else None
+        st_since = newest - timedelta(days=self.params.story.window_days) if newest else None
+        events = [_group(row) for row in self.store.load_clusters("event", ev_since)]
+        stories = {row.id: _group(row) for row in self.store.load_clusters("story", st_since)}
+        missing = {e.parent for e in events if e.parent and e.parent not in stories}
+        stories.update({row.id: _group(row) for row in self.store.load_clusters("story", ids=missing)})
+        members = [m for e in events for m in e.members]
+        vectors = {k: np.frombuffer(v, dtype=np.float32)
+                   for k, v in self.store.get_vectors(self.embedder.name, members).items()}
+        clusterer.restore(events, list(stories.values()), vectors)
+        self._dedup = DuplicateIndex()
+        for article_id, signature in self.store.iter_signatures(st_since):
+            self._dedup.add(article_id, signature=np.frombuffer(signature, dtype=np.uint64))
+        self._clusterer = clusterer
+        return clusterer
+
+    # -- the stage ---------------------------------------------------------------------------
+
+    def add(self, articles: list[Article]) -> ClusterDelta:
+        """Assign every article (in place) and return what to store with them."""
+        clusterer = self._open()
+        delta = ClusterDelta(model=self.embedder.name)
+        known = self.store.known_inputs(a.id for a in articles)
+        fresh = []
+        for article in articles:
+            before = known.get(article.id)
+            if before is not None and before.raw_fingerprint == raw_fingerprint(article.raw) \
+                    and before.event_id is not None:
+                article.event_id, article.story_id = before.event_id, before.story_id
+                article.duplicate_of = before.duplicate_of
+            else:
+                fresh.append(article)
+        if not fresh:
+            return delta
+        # Time order, so that an event grows as it happened; undated articles come last.
+        fresh.sort(key=lambda a: (a.published is None, _utc(a.published), a.id))
+        texts = [embedding_text(a.title, [p.text for p in a.paragraphs]) for a in fresh]
+        vectors = self.embedder.embed(texts)
+        feats = self.params.features
+        for article, vector in zip(fresh, vectors, strict=True):
+            signature = self._dedup.signature(article.text)
+            original = self._dedup.add(article.id, signature=signature)
+            profile = profile_of(article, vector, feats.max_terms, feats.max_entities)
+            assignment = clusterer.add(profile, duplicate_of=original)
+            article.event_id, article.story_id = assignment.event_id, assignment.story_id
+            article.duplicate_of = original
+            delta.vectors[article.id] = np.asarray(vector, dtype=np.float32).tobytes()
+            delta.signatures[article.id] = (profile.time, np.asarray(signature, dtype=np.uint64).tobytes())
+            delta.frequencies.update(set(profile.entities + profile.terms))
+            delta.frequencies[TOTAL] += 1
+        events, stories = clusterer.take_changes()
+        delta.clusters = [_row(g, "event") for g in events] + [_row(g, "story") for g in stories]
+        return delta
+
+    def profile(self, article: Article) -> Profile:
+        """The article as the clustering sees it (for evaluations and explanations)."""
+        vector = self.embedder.embed([embedding_text(article.title, [p.text for p in article.paragraphs])])[0]
+        return profile_of(article, vector, self.params.features.max_terms, self.params.features.max_entities)
+
+
+def _utc(moment: datetime | None) -> datetime:
+    return moment.astimezone(UTC) if moment else datetime.max.replace(tzinfo=UTC)
+
+
+def _row(group: Group, kind: str) -> ClusterRow:
+    return ClusterRow(group.id, kind, group.parent, group.size, group.articles, group.first,
+                      group.last, group.to_state(), group.vector_sum.astype(np.float32).tobytes())
+
+
+def _group(row: ClusterRow) -> Group:
+    return Group.from_state(row.id, row.state, np.frombuffer(row.vector_sum, dtype=np.float32).copy())
+
+
+__all__ = ["StoryEngine"]

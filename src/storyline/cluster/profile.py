@@ -1,0 +1,52 @@
+"""What the clustering knows of one article: a small, picklable summary (no text)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from storyline.model import Article
+
+
+@dataclass(slots=True)
+class Profile:
+    id: str
+    time: datetime | None  # UTC; None when the article has no date of its own
+    source: str | None
+    lang: str | None
+    vector: np.ndarray  # unit length
+    terms: tuple[str, ...]
+    entities: tuple[str, ...]
+    title: str = ""
+
+
+def profile_of(article: Article, vector: np.ndarray, max_terms: int = 40,
+               max_entities: int = 20) -> Profile:
+    """Most frequent lemmas and entity keys; title and lead words count double, as they carry
+    what the article is about."""
+    lead = set(article.lemmas[: _lead_size(article)])
+    counts = Counter(article.lemmas)
+    for lemma in lead:
+        counts[lemma] += 1
+    entity_counts = Counter(e.key for e in article.entities if e.key)
+    return Profile(
+        id=article.id,
+        time=article.published.astimezone(UTC) if article.published else None,
+        source=(article.source or "").strip().casefold() or None,
+        lang=article.lang,
+        vector=np.asarray(vector, dtype=np.float32),
+        terms=tuple(t for t, _ in counts.most_common(max_terms)),
+        entities=tuple(k for k, _ in entity_counts.most_common(max_entities)),
+        title=article.title or "",
+    )
+
+
+def _lead_size(article: Article) -> int:
+    """How many lemmas come from the title and the first paragraph (a rough share)."""
+    words = len((article.title or "").split())
+    if article.paragraphs:
+        words += len(article.paragraphs[0].text.split())
+    return max(words // 2, 10)

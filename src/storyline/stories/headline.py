@@ -1,0 +1,169 @@
+"""A story's or event's headline: a member title that is representative (closest to the cluster's
+centroid, or sharing most of its top entities and terms) and not clickbait, in the reader's
+language when the cluster has a title in it.
+
+Clickbait patterns and their penalties are data (``data/stories.toml``, ``[headline]``)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from storyline.model import Article
+from storyline.stories.params import section
+
+
+@dataclass(frozen=True, slots=True)
+class TitleCandidate:
+    """One member title; ``keys`` are its lemmas and entity keys (for the lexical fallback)."""
+
+    article_id: str
+    title: str
+    lang: str | None
+    keys: frozenset[str] = frozenset()
+    duplicate: bool = False
+
+    def __post_init__(self):
+        if not self.article_id:
+            raise ValueError(f"a title candidate needs an article id, got {self.article_id!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    text: str
+    lang: str | None
+    article_id: str
+    preferred_lang: str | None  # what the reader asked for (or the cluster's main language)
+    score: float
+    penalties: tuple[str, ...] = field(default=())  # clickbait signs the chosen title still has
+    method: str = "centroid"  # "centroid" (vectors) or "overlap" (entities and terms)
+
+    @property
+    def fallback(self) -> bool:
+        """True when no title was in the preferred language and another language's was used."""
+        return self.preferred_lang is not None and self.lang != self.preferred_lang
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "lang": self.lang,
+            "article_id": self.article_id,
+            "preferred_lang": self.preferred_lang,
+            "fallback": self.fallback,
+            "score": round(self.score, 4),
+            "penalties": list(self.penalties),
+            "method": self.method,
+        }
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[tuple[str, float, re.Pattern], ...]:
+    patterns = []
+    for name, (penalty, regex) in section("headline")["patterns"].items():
+        try:
+            patterns.append((name, float(penalty), re.compile(regex, re.IGNORECASE)))
+        except re.error as exc:
+            raise ValueError(f"headline pattern {name!r} is not a valid expression: {exc}") from None
+    return tuple(patterns)
+
+
+def clickbait_penalties(title: str) -> list[tuple[str, float]]:
+    """The clickbait signs of a title with their penalties (empty for a plain news title)."""
+    conf = section("headline")
+    found = [(name, penalty) for name, penalty, regex in _patterns() if regex.search(title)]
+    letters = [c for c in title if c.isalpha()]
+    if len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) >= conf["all_caps_share"]:
+        found.append(("all_caps", float(conf["all_caps_penalty"])))
+    length = len(title.strip())
+    if length < conf["min_chars"]:
+        found.append(("too_short", float(conf["short_penalty"])))
+    elif length > conf["max_chars"]:
+        found.append(("too_long", float(conf["long_penalty"])))
+    return found
+
+
+def title_keys(article: Article) -> frozenset[str]:
+    """Lemmas of the title and keys of the entities whose surface form it contains."""
+    from storyline.nlp.lemmas import lemmatise
+
+    title = article.title or ""
+    keys = set(lemmatise(title, article.lang)) if title else set()
+    folded = title.casefold()
+    keys.update(e.key for e in article.entities if e.key and e.text and e.text.casefold() in folded)
+    return frozenset(keys)
+
+
+def candidates_from_articles(articles: Iterable[Article]) -> list[TitleCandidate]:
+    return [
+        TitleCandidate(a.id, " ".join(a.title.split()), a.lang, title_keys(a), bool(a.duplicate_of))
+        for a in articles
+        if a.title and a.title.strip()
+    ]
+
+
+def majority_lang(langs: Iterable[str | None]) -> str | None:
+    """The most common language; ties go to the alphabetically first, so output is stable."""
+    counts = Counter(x for x in langs if x)
+    if not counts:
+        return None
+    return min(counts, key=lambda lang: (-counts[lang], lang))
+
+
+def choose_headline(
+    candidates: Sequence[TitleCandidate],
+    lang: str | None = None,
+    *,
+    vectors: Mapping[str, np.ndarray] | None = None,
+    centroid: np.ndarray | None = None,
+    top_keys: Sequence[str] = (),
+) -> Headline | None:
+    """The best title among ``candidates`` in ``lang`` (default: their main language); a title in
+    another language only when none is in ``lang``. None when there are no titles at all.
+
+    Representative means closest to ``centroid`` (default: the mean of the candidates' vectors)
+    when ``vectors`` cover the candidates, else sharing most of ``top_keys``; the share of
+    ``top_keys`` also breaks near-ties between vectors. Clickbait signs subtract penalties."""
+    if not candidates:
+        return None
+    conf = section("headline")
+    preferred = lang or majority_lang(c.lang for c in candidates if not c.duplicate)
+    pool = [c for c in candidates if c.lang == preferred] or list(candidates)
+    # A reprint's title is the original's; prefer originals when there are any.
+    pool = [c for c in pool if not c.duplicate] or pool
+    vectors = vectors or {}
+    have_vectors = all(c.article_id in vectors for c in pool)
+    if have_vectors and centroid is None:
+        centroid = _mean([vectors[c.article_id] for c in candidates if c.article_id in vectors])
+    method = "centroid" if have_vectors and centroid is not None else "overlap"
+    top = [k for k in top_keys][: int(conf["top_keys"])]
+    scored = []
+    for cand in pool:
+        share = _share(cand.keys, top)
+        base = float(np.dot(vectors[cand.article_id], centroid)) if method == "centroid" else share
+        bonus = float(conf["overlap_weight"]) * share if method == "centroid" else 0.0
+        penalties = clickbait_penalties(cand.title)
+        score = base + bonus - sum(p for _, p in penalties)
+        scored.append((score, cand, tuple(name for name, _ in penalties)))
+    # Stable choice: best score, then the shorter title, then the smaller id.
+    score, best, penalties = min(scored, key=lambda s: (-s[0], len(s[1].title), s[1].article_id))
+    return Headline(best.title, best.lang, best.article_id, preferred, score, penalties, method)
+
+
+def _share(keys: frozenset[str], top: Sequence[str]) -> float:
+    if not top:
+        return 0.0
+    # A title names a handful of things: five or six of the cluster's top keys is full marks.
+    return min(1.0, sum(1 for k in top if k in keys) / min(len(top), 6))
+
+
+def _mean(rows: list[np.ndarray]) -> np.ndarray | None:
+    if not rows:
+        return None
+    mean = np.mean(np.vstack(rows), axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm else None

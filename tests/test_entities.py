@@ -1,0 +1,137 @@
+from pathlib import Path
+
+import pytest
+
+from storyline.model import Paragraph, RawDocument
+from storyline.nlp.entities import entity_counts, entity_key, extract_entities, extract_mentions
+from storyline.nlp.translit import skeleton
+from storyline.pipeline import Pipeline
+
+
+def seed_article(seeds: Path, prefix: str):
+    path = next(seeds.glob(f"{prefix}_*.txt"))
+    raw = RawDocument(id=path.stem, format="text", content=path.read_text("utf-8"), origin=str(path))
+    article = Pipeline().process(raw)
+    assert article.paragraphs, f"the pipeline rejected seed {prefix}: {article}"
+    return article
+
+
+def seed_keys(seeds: Path, prefix: str) -> dict[str, str]:
+    """key -> type of every entity the seed article mentions."""
+    article = seed_article(seeds, prefix)
+    lang = article.lang
+    return {e.key: e.type for e in extract_entities(article.paragraphs, lang, article.title)}
+
+
+@pytest.mark.parametrize(
+    ("names", "type"),
+    [
+        (
+            [
+                ("Путін", "uk"),
+                ("Путіна", "uk"),
+                ("Путина", "ru"),
+                ("Putin's", "en"),
+                ("Володимир Путін", "uk"),
+                ("Владимир Путин", "ru"),
+                ("Vladimir Putin", "en"),
+            ],
+            "PER",
+        ),
+        ([("Байдена", "uk"), ("Байденом", "ru"), ("Biden", "en"), ("Joe Biden", "en")], "PER"),
+        ([("Лаврова", "uk"), ("Лавровым", "ru"), ("Lavrov", "en")], "PER"),
+        ([("Псакі", "uk"), ("Псаки", "ru"), ("Psaki", "en"), ("Джен Псакі", "uk")], "PER"),
+        ([("Пєскова", "uk"), ("Песков", "ru"), ("Peskov", "en")], "PER"),
+        ([("Зеленський", "uk"), ("Зеленскому", "ru"), ("Zelensky", "en"), ("Zelenskyy", "en")], "PER"),
+        ([("Емілі Горн", "uk"), ("Эмили Горн", "ru"), ("Emily Horne", "en")], "PER"),
+        ([("НАТО", "uk"), ("NATO", "en"), ("Північноатлантичного альянсу", "uk")], "ORG"),
+        (
+            [
+                ("США", "uk"),
+                ("USA", "en"),
+                ("U.S.", "en"),
+                ("Сполучених Штатах", "uk"),
+                ("Соединенные Штаты", "ru"),
+                ("United States", "en"),
+            ],
+            "LOC",
+        ),
+        ([("Україна", "uk"), ("Украине", "ru"), ("Ukraine", "en")], "LOC"),
+        ([("Росії", "uk"), ("России", "ru"), ("Russia", "en"), ("РФ", "ru")], "LOC"),
+        (
+            [("ЄС", "uk"), ("ЕС", "ru"), ("EU", "en"), ("Євросоюзу", "uk"), ("Европейского союза", "ru")],
+            "ORG",
+        ),
+        ([("Білого дому", "uk"), ("Белом доме", "ru"), ("White House", "en")], "ORG"),
+        ([("Києві", "uk"), ("Киеве", "ru"), ("Kyiv", "en"), ("Kiev", "en")], "LOC"),
+        ([("Вашингтоні", "uk"), ("Washington", "en")], "LOC"),
+    ],
+)
+def test_entity_key_is_shared_across_languages_and_forms(names, type):
+    keys = {entity_key(name, type, lang) for name, lang in names}
+    assert len(keys) == 1, keys
+    assert keys != {""}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("Путін", "Порошенко"), ("Псакі", "Пєсков"), ("Байден", "Блінкен"), ("Лондон", "Лавров")]
+)
+def test_different_people_get_different_keys(a, b):
+    assert entity_key(a, "PER", "uk") != entity_key(b, "PER", "uk")
+
+
+def test_skeleton_unifies_spellings():
+    assert skeleton("Зеленський") == skeleton("зеленский") == skeleton("Zelensky")
+    assert skeleton("Johnson") == skeleton("Джонсон")
+    assert skeleton("Washington") == skeleton("вашингтон")
+
+
+def test_entity_key_rejects_unknown_type():
+    with pytest.raises(ValueError, match="'PERSON'"):
+        entity_key("Путін", "PERSON", "uk")
+
+
+def test_seed_keys_agree_across_uk_and_ru(seeds):
+    putin = entity_key("Putin", "PER", "en")
+    biden = entity_key("Biden", "PER", "en")
+    keys = {prefix: seed_keys(seeds, prefix) for prefix in ("000", "001", "002", "003", "004")}
+    for prefix, found in keys.items():
+        assert putin in found, (prefix, sorted(found))
+        assert found[putin] == "PER"
+        assert biden in found, (prefix, sorted(found))
+    for prefix in ("000", "003"):  # uk and ru seeds naming the alliance
+        assert entity_key("NATO", "ORG", "en") in keys[prefix]
+    assert entity_key("USA", "LOC", "en") in keys["002"]
+    assert entity_key("Lavrov", "PER", "en") in keys["003"]
+    assert entity_key("Psaki", "PER", "en") in keys["003"]
+
+
+def test_entities_deduplicated_and_ranked_by_mentions():
+    paragraphs = [
+        Paragraph("Президент Росії Володимир Путін зателефонував Джо Байдену.", "uk"),
+        Paragraph("Путін і Байден говорили годину. Путіна підтримав Лавров.", "uk"),
+    ]
+    mentions = extract_mentions(paragraphs, "uk")
+    counts = entity_counts(mentions)
+    entities = extract_entities(paragraphs, "uk")
+    assert [e.key for e in entities] == [k for k, _ in counts.most_common()]
+    assert len({e.key for e in entities}) == len(entities)
+    top = entities[0]
+    assert top.key == entity_key("Putin", "PER", "en") and counts[top.key] == 3
+    assert {e.type for e in entities if e.key == entity_key("Росія", "LOC", "uk")} == {"LOC"}
+
+
+def test_sentence_initial_common_word_is_not_an_entity():
+    entities = extract_entities([Paragraph("Переговори тривали дві години. Сторони домовились.", "uk")], "uk")
+    assert entities == []
+
+
+def test_english_capitalised_names():
+    paragraphs = [
+        Paragraph("On Tuesday White House press secretary Jen Psaki met Emily Horne in Washington.", "en")
+    ]
+    found = {e.key: e.type for e in extract_entities(paragraphs, "en")}
+    assert found.get(entity_key("Psaki", "PER", "en")) == "PER"
+    assert entity_key("Horne", "PER", "en") in found
+    assert found.get(entity_key("Washington", "LOC", "en")) == "LOC"
+    assert entity_key("Tuesday", "MISC", "en") not in found

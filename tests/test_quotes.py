@@ -1,0 +1,65 @@
+from pathlib import Path
+
+import pytest
+
+from storyline.model import Paragraph, RawDocument
+from storyline.nlp.entities import entity_key, extract_entities
+from storyline.nlp.quotes import extract_quotes
+from storyline.pipeline import Pipeline
+
+
+def seed_article(seeds: Path, prefix: str):
+    path = next(seeds.glob(f"{prefix}_*.txt"))
+    raw = RawDocument(id=path.stem, format="text", content=path.read_text("utf-8"), origin=str(path))
+    article = Pipeline().process(raw)
+    assert article.paragraphs, f"the pipeline rejected seed {prefix}: {article}"
+    return article
+
+
+def quotes_of(article):
+    entities = extract_entities(article.paragraphs, article.lang, article.title)
+    return extract_quotes(article.paragraphs, article.lang, entities)
+
+
+def test_seed_003_quotes_attributed_to_psaki_and_lavrov(seeds):
+    quotes = quotes_of(seed_article(seeds, "003"))
+    psaki, lavrov = entity_key("Psaki", "PER", "en"), entity_key("Lavrov", "PER", "en")
+    by_start = {q.text.split()[0]: q.speaker_key for q in quotes}
+    assert by_start["Важко"] == psaki  # "- сказала вона": the pronoun points back to Псакі
+    assert by_start["Ми"] in {psaki, lavrov}
+    speakers = [q.speaker_key for q in quotes]
+    assert speakers.count(psaki) >= 2 and speakers.count(lavrov) >= 1
+
+
+def test_seed_002_quote_attributed_to_emily_horne(seeds):
+    quotes = quotes_of(seed_article(seeds, "002"))
+    assert entity_key("Emily Horne", "PER", "en") in {q.speaker_key for q in quotes}
+
+
+def test_seed_000_quote_attributed_to_white_house(seeds):
+    quotes = quotes_of(seed_article(seeds, "000"))
+    assert "white-house" in {q.speaker_key for q in quotes}
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ('"We are not going to negotiate in public," Biden said on Tuesday.', "Biden"),
+        ('"There is nothing to announce about the call yet," said press secretary Jen Psaki.', "Psaki"),
+        ('Foreign minister Sergei Lavrov said: "The West must give us legal guarantees now."', "Lavrov"),
+        ('According to Psaki, "the talks will continue next week in Geneva".', "Psaki"),
+    ],
+)
+def test_english_attribution(text, speaker):
+    quotes = extract_quotes([Paragraph(text, "en")], "en")
+    assert [q.speaker_key for q in quotes] == [entity_key(speaker, "PER", "en")]
+
+
+def test_short_quoted_names_are_not_quotes():
+    text = 'Компанія «Нафтогаз» підписала угоду з "Газпромом", повідомив Юрій Вітренко.'
+    assert extract_quotes([Paragraph(text, "uk")], "uk") == []
+
+
+def test_unattributed_quote_keeps_no_speaker():
+    quotes = extract_quotes([Paragraph("Weather: «rain and wind all over the country today».", "en")], "en")
+    assert len(quotes) == 1 and quotes[0].speaker is None and quotes[0].speaker_key is None
