@@ -56,7 +56,8 @@ class StoryEngine:
         vectors = {k: np.frombuffer(v, dtype=np.float32)
                    for k, v in self.store.get_vectors(self.embedder.name, members).items()}
         clusterer.restore(events, list(stories.values()), vectors)
-        self._dedup = DuplicateIndex()
+        dd = self.params.dedup
+        self._dedup = DuplicateIndex(dd.threshold, dd.num_perm, dd.shingle_size)
         for article_id, signature in self.store.iter_signatures(st_since):
             self._dedup.add(article_id, signature=np.frombuffer(signature, dtype=np.uint64))
         self._clusterer = clusterer
@@ -96,8 +97,17 @@ class StoryEngine:
             delta.signatures[article.id] = (profile.time, np.asarray(signature, dtype=np.uint64).tobytes())
             delta.frequencies.update(set(profile.entities + profile.terms))
             delta.frequencies[TOTAL] += 1
-        events, stories = clusterer.take_changes()
+        events, stories, deleted, moved = clusterer.take_changes()
         delta.clusters = [_row(g, "event") for g in events] + [_row(g, "story") for g in stories]
+        delta.deleted_clusters = sorted(deleted)
+        in_batch = {a.id: a for a in fresh}
+        for event in events:
+            if event.id in moved:
+                for member in event.members:
+                    if member in in_batch:
+                        in_batch[member].story_id = moved[event.id]
+                    else:
+                        delta.reassigned[member] = (event.id, moved[event.id])
         return delta
 
     def profile(self, article: Article) -> Profile:

@@ -18,7 +18,7 @@ def stable_id(prefix: str, first_member: str) -> str:
     return f"{prefix}{hashlib.sha1(first_member.encode()).hexdigest()[:12]}"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Group:
     id: str
     members: list[str] = field(default_factory=list)

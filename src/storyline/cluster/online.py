@@ -3,6 +3,7 @@ joins the best open story or starts one. Adding an article never re-clusters the
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +20,10 @@ from storyline.cluster.similarity import (
     event_story_match,
     event_threshold,
 )
+
+# Sizes at which an event that is alone in its story looks again for a story to join.
+RETHREAD_AT = (2, 3, 5)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -44,6 +49,8 @@ class OnlineClusterer:
         self.article_event: dict[str, str] = {}
         self.changed_events: dict[str, Group] = {}
         self.changed_stories: dict[str, Group] = {}
+        self.deleted_stories: set[str] = set()
+        self.moved_events: dict[str, str] = {}  # event id -> the story it moved to
         self.newest: datetime | None = None
 
     # -- state from the store ----------------------------------------------------------------
@@ -85,6 +92,8 @@ class OnlineClusterer:
             story = self._story_of(event)
             story.add_delta(profile)
             self._touch_story(story)
+            if event.articles in RETHREAD_AT and story.size == 1:
+                self._rethread(event, story)
         self.events.put(event)
         self.changed_events[event.id] = event
         self._advance(profile.time, ev.window_days)
@@ -103,14 +112,29 @@ class OnlineClusterer:
                 best = match
         return best
 
-    def _place_new_event(self, event: Group) -> bool:
+    def _best_story(self, event: Group) -> Match | None:
+        """Stories are threaded by their events: the new event is compared with the open events
+        near it (single events keep their own sharp centroids, a story's blurs as it grows),
+        and with the centroids of open stories whose events have all closed."""
         st, feats = self.params.story, self.params.features
         window = timedelta(days=st.window_days)
         best = None
-        for story in self.stories.nearest(event.centroid, st.candidates, event.first, window):
-            match = event_story_match(event, story, self.df, st, feats)
+        others = [e for e in self.events.nearest(event.centroid, st.candidates, event.first, window)
+                  if e.id != event.id and e.parent and e.parent != event.parent]
+        stories = [s for s in self.stories.nearest(event.centroid, st.candidates, event.first, window)
+                   if s.id != event.parent]
+        candidates = [(e, e.parent) for e in others] + [(s, s.id) for s in stories]
+        for other, story_id in candidates:
+            match = event_story_match(event, other, self.df, st, feats)
+            log.debug("event %s vs story %s: p=%.3f %s", event.id, story_id, match.probability,
+                      {k: round(v, 3) for k, v in match.features.items()})
             if match.probability >= st.threshold and (best is None or match.probability > best.probability):
-                best = match
+                best = Match(story_id, match.probability, match.features, match.shared_entities,
+                             match.shared_terms)
+        return best
+
+    def _place_new_event(self, event: Group) -> bool:
+        best = self._best_story(event)
         if best is None:
             story = Group(id=stable_id("st_", event.id))
         else:
@@ -119,6 +143,23 @@ class OnlineClusterer:
         event.parent = story.id
         self._touch_story(story)
         return best is None
+
+    def _rethread(self, event: Group, story: Group) -> None:
+        """An event placed alone by its first article gets another chance as it grows: if it
+        now belongs with another story, its own one-event story is folded into that one."""
+        best = self._best_story(event)
+        if best is None:
+            return
+        target = self.stories.get(best.group_id)
+        if target is None:
+            return
+        target.add_group(event)
+        event.parent = target.id
+        self.stories.remove(story.id)
+        self.changed_stories.pop(story.id, None)
+        self.deleted_stories.add(story.id)
+        self.moved_events[event.id] = target.id
+        self._touch_story(target)
 
     def _story_of(self, event: Group) -> Group:
         story = self.stories.get(event.parent) or self.changed_stories.get(event.parent)
@@ -142,8 +183,13 @@ class OnlineClusterer:
         # Stories stay open while any of their events is; their own window is longer.
         self.stories.retire_before(when - timedelta(days=self.params.story.window_days))
 
-    def take_changes(self) -> tuple[list[Group], list[Group]]:
-        events, stories = list(self.changed_events.values()), list(self.changed_stories.values())
+    def take_changes(self) -> tuple[list[Group], list[Group], set[str], dict[str, str]]:
+        """Events and stories changed since the last call, stories folded into others, and
+        events that moved to another story."""
+        changes = (list(self.changed_events.values()), list(self.changed_stories.values()),
+                   set(self.deleted_stories), dict(self.moved_events))
         self.changed_events.clear()
         self.changed_stories.clear()
-        return events, stories
+        self.deleted_stories.clear()
+        self.moved_events.clear()
+        return changes

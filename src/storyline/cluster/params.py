@@ -41,10 +41,18 @@ class FeatureParams:
 
 
 @dataclass(frozen=True, slots=True)
+class DedupParams:
+    threshold: float = 0.5
+    num_perm: int = 128
+    shingle_size: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Params:
     event: LevelParams
     story: LevelParams
     features: FeatureParams
+    dedup: DedupParams
 
 
 def _build(cls, table: dict, where: str):
@@ -71,4 +79,5 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
         event=_build(LevelParams, data.get("event", {}), "event"),
         story=_build(LevelParams, data.get("story", {}), "story"),
         features=_build(FeatureParams, data.get("features", {}), "features"),
+        dedup=_build(DedupParams, data.get("dedup", {}), "dedup"),
     )

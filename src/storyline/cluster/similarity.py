@@ -56,8 +56,12 @@ def probability(features: dict[str, float], level: LevelParams) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
+# An undated side is neither close nor far in time.
+UNKNOWN_TIME = 0.5
+
+
 def time_closeness(gap_hours: float | None, level: LevelParams) -> float:
-    return 0.0 if gap_hours is None else math.exp(-gap_hours / level.time_scale_hours)
+    return UNKNOWN_TIME if gap_hours is None else math.exp(-gap_hours / level.time_scale_hours)
 
 
 def article_event_match(profile: Profile, event: Group, member_vectors: np.ndarray | None,

@@ -57,7 +57,8 @@ class ClusterDelta:
     vectors: dict[str, bytes] = field(default_factory=dict)
     signatures: dict[str, tuple[datetime | None, bytes]] = field(default_factory=dict)
     frequencies: Counter = field(default_factory=Counter)  # key -> new documents; "" = total
-    # Articles stored earlier whose event or story changed (a story merged into another).
+    # Stories folded into another one, and articles stored earlier whose story changed.
+    deleted_clusters: list[str] = field(default_factory=list)
     reassigned: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 

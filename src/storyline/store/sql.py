@@ -113,6 +113,8 @@ class SqlStore(Store):
             rows = [{"key": k, "documents": n} for k, n in delta.frequencies.items() if n]
             for chunk in _chunks(rows, WRITE_CHUNK * 4):
                 conn.execute(stmt, chunk)
+        for chunk in _chunks(delta.deleted_clusters, WRITE_CHUNK):
+            conn.execute(clusters.delete().where(clusters.c.id.in_(chunk)))
         for article_id, (event_id, story_id) in delta.reassigned.items():
             conn.execute(articles.update().where(articles.c.id == article_id).values(
                 event_id=event_id, story_id=story_id, updated_at=stamp))

@@ -172,11 +172,11 @@ def story_text(view: StoryView | EventView) -> str:
     out += _wrap(view.explanation.text)
     if isinstance(view, StoryView):
         out += _wrap("Rank: " + view.ranking.explain())
-        out += ["", _title(f"Timeline ({len(view.timeline)} events)")]
+        out += ["", _title(f"Timeline ({_plural(len(view.timeline), 'event')})")]
         for event in view.timeline:
             out.append(
-                f"  {_span(event.first, event.last):33}  {event.id}  {event.articles} articles, "
-                f"{len(event.outlets)} outlets, {' '.join(event.languages)}"
+                f"  {_span(event.first, event.last):35}  {event.id}  {_plural(event.articles, 'article')}, "
+                f"{_plural(len(event.outlets), 'outlet')}, {' '.join(event.languages)}"
             )
             out += _wrap(event.headline.text if event.headline else "(no title)", indent=6)
     out += ["", _title("Articles")]
@@ -316,6 +316,8 @@ def _day(moment: datetime | None) -> str:
 def _span(first: datetime | None, last: datetime | None) -> str:
     if first is None:
         return "no dates"
+    if last is not None and first.tzinfo is not None and last.tzinfo is not None:
+        last = last.astimezone(first.tzinfo)  # one clock for both ends of the span
     if last is None or _when(first) == _when(last):
         return _when(first)
     if first.date() == last.date():
@@ -333,3 +335,7 @@ def _md(text: str) -> str:
     for ch in "\\`*_[]<>#":
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -206,6 +206,9 @@ def _select(candidates: list[_Candidate], conf: dict) -> list[_Candidate]:
             break
         if any(_repeats(cand, other, conf) for other in chosen):
             continue
+        # A quotation only fills a summary that would otherwise be too short.
+        if cand.quote_only and len(chosen) >= conf["min_sentences"]:
+            continue
         chosen.append(cand)
         length += len(cand.text) + 1
     return chosen

@@ -192,7 +192,8 @@ def story_view(
     event_centroids = [
         _centroid([vectors.get(a.id) for a in by_event[e.id]], event_rows.get(e.id)) for e in timeline
     ]
-    explanation = _explain(articles, [by_event[e.id] for e in timeline], event_centroids, vectors)
+    events = [by_event[e.id] for e in timeline]
+    explanation = _explain(articles, events, event_centroids, vectors, reading, rows[0])
     return StoryView(
         id=story_id,
         headline=core["headline"],
@@ -224,7 +225,12 @@ def event_view(
     vectors = _vectors(store, model, [a.id for a in articles])
     core = _core(articles, lang, vectors, model if embed else None, rows[0])
     explanation = _explain(
-        articles, [articles], [_centroid([vectors.get(a.id) for a in articles], rows[0])], vectors
+        articles,
+        [articles],
+        [_centroid([vectors.get(a.id) for a in articles], rows[0])],
+        vectors,
+        lang,
+        rows[0],
     )
     return EventView(
         id=event_id,
@@ -383,6 +389,8 @@ def _explain(
     events: Sequence[Sequence[Article]],
     event_centroids: Sequence[np.ndarray | None],
     vectors: dict[str, np.ndarray],
+    lang: str | None = None,
+    row: ClusterRow | None = None,
 ) -> Explanation:
     originals = [a for a in articles if not a.duplicate_of] or list(articles)
     if len(events) >= 2:
@@ -390,12 +398,18 @@ def _explain(
     else:
         basis, units = "articles", [[a] for a in originals]
     need = len(units) // 2 + 1  # "most": more than half
+    # The clustering's own top terms per article: common words ("два", "слово") are not among them.
+    salient = set((row.state.get("terms") or {}) if row is not None else ())
     ent_units: Counter = Counter()
     term_units: Counter = Counter()
     for unit in units:
         ent_units.update({e.key for a in unit for e in a.entities if e.key})
-        term_units.update({t for a in unit for t in a.lemmas})
-    entities = {e.key: e for e in top_entities(articles, limit=len(ent_units) or 1)}
+        term_units.update(
+            {t for a in unit for t in a.lemmas if t in salient}
+            if salient
+            else {t for a in unit for t in a.lemmas}
+        )
+    entities = {e.key: e for e in top_entities(articles, lang, limit=len(ent_units) or 1)}
     ranked_keys = sorted(ent_units, key=lambda k: (-ent_units[k], -_mentions(entities, k), k))
     shared_keys = [k for k in ranked_keys if ent_units[k] >= need and len(units) > 1][:SHARED_SHOWN]
     shared = tuple(entities[k] for k in shared_keys if k in entities)
