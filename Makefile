@@ -20,7 +20,10 @@ demo: $(STAMP)
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(BIN)/storyline ingest data/sample/pages data/sample/html data/sample/feed.jsonl \
 		--db sqlite:///$(DEMO_DB) --crawled-at 2025-10-24T18:00:00+03:00
-	$(BIN)/storyline articles --db sqlite:///$(DEMO_DB)
+	$(BIN)/storyline stories --db sqlite:///$(DEMO_DB) --limit 10
+	$(BIN)/storyline story --db sqlite:///$(DEMO_DB) \
+		$$($(BIN)/storyline stories --db sqlite:///$(DEMO_DB) --limit 1 --format jsonl | \
+		   $(PYTHON) -c 'import json,sys; print(json.loads(sys.stdin.readline())["id"])')
 	$(BIN)/storyline export --db sqlite:///$(DEMO_DB) --format jsonl -o out/demo.jsonl
 
 test: $(STAMP)

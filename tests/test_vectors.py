@@ -61,6 +61,7 @@ def test_allowed_ids_restrict_the_search():
     ids = [f"d{i}" for i in range(200)]
     vectors = _unit(rng, 200, 8)
     index = VectorIndex(8)
+    assert index.backend == "exact"
     index.add(ids, vectors)
     allowed = {f"d{i}" for i in range(0, 200, 7)} | {"not-in-index"}
     query = vectors[3]  # its own best match d3 is not allowed
@@ -127,7 +128,7 @@ def test_hnsw_backend_agrees_with_brute_force(monkeypatch):
     n, dim = 3000, 32
     ids = [f"h{i}" for i in range(n)]
     vectors = _unit(rng, n, dim)
-    index = VectorIndex(dim, hnsw_threshold=1000)
+    index = VectorIndex(dim, backend="auto", hnsw_threshold=1000)
     index.add(ids[:500], vectors[:500])
     assert index.active_backend == "exact"
     index.add(ids[500:], vectors[500:])  # crosses the threshold: the graph is built here
@@ -157,6 +158,6 @@ def test_hnsw_backend_without_usearch_is_a_clear_error(monkeypatch):
     monkeypatch.setattr("storyline.cluster.vectors._usearch_index_class", lambda: None)
     with pytest.raises(ValueError, match="pip install usearch"):
         VectorIndex(8, backend="hnsw")
-    index = VectorIndex(8, hnsw_threshold=2)  # auto without usearch stays exact
+    index = VectorIndex(8, backend="auto", hnsw_threshold=2)  # auto without usearch stays exact
     index.add(["a", "b", "c"], np.eye(3, 8))
     assert index.active_backend == "exact"

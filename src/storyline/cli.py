@@ -13,6 +13,7 @@ from storyline.errors import StorylineError
 from storyline.evaluate.cli import eval_group
 from storyline.settings import load_settings
 from storyline.store import DEFAULT_URL, open_store
+from storyline.stories.cli import stories, story
 
 db_option = click.option("--db", default=None, metavar="URL",
                          help=f"Store URL (default {DEFAULT_URL}; env STORYLINE_DB).")
@@ -157,4 +158,6 @@ def export(db, fmt, output):
         click.echo(f"{count} articles written to {output}", err=True)
 
 
+main.add_command(stories)
+main.add_command(story)
 main.add_command(eval_group)

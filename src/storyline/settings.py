@@ -27,6 +27,8 @@ class Settings:
     embedder: str = "e5"
     # Events and stories are built on ingest; off for a plain article store.
     cluster: bool = True
+    # A file of vectors shared across stores (evaluations, benchmarks); None: the store only.
+    vector_cache: str | None = None
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, **values) -> Settings:

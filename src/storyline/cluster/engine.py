@@ -30,7 +30,7 @@ class StoryEngine:
                  embedder: Embedder | None = None, params: Params | None = None):
         self.store = store
         self.settings = settings or Settings()
-        self.embedder = embedder or get_embedder(self.settings.embedder)
+        self.embedder = embedder or _embedder(self.settings)
         self.params = params or load_params()
         self._clusterer: OnlineClusterer | None = None
         self._dedup: DuplicateIndex | None = None
@@ -114,6 +114,17 @@ class StoryEngine:
         """The article as the clustering sees it (for evaluations and explanations)."""
         vector = self.embedder.embed([embedding_text(article.title, [p.text for p in article.paragraphs])])[0]
         return profile_of(article, vector, self.params.features.max_terms, self.params.features.max_entities)
+
+
+def _embedder(settings: Settings) -> Embedder:
+    embedder = get_embedder(settings.embedder)
+    if settings.vector_cache:
+        from pathlib import Path
+
+        from storyline.nlp.vector_cache import CachedEmbedder
+
+        embedder = CachedEmbedder(embedder, Path(settings.vector_cache))
+    return embedder
 
 
 def _utc(moment: datetime | None) -> datetime:

@@ -1,10 +1,15 @@
 """Nearest neighbours by cosine: exact numpy for small stores, HNSW (usearch) above a size threshold.
 
 The exact index keeps every vector in one float32 matrix that grows by doubling, so ``add`` is
-amortised O(1) and ``search`` is one matrix-vector product. When the index grows past
-``hnsw_threshold`` vectors (and ``usearch`` is installed) an HNSW graph is built once and then updated
-incrementally; the matrix stays, so scores are always exact cosines and a search restricted to a few
-``allowed_ids`` (a time window) is answered exactly without the graph.
+amortised O(1) and ``search`` is one matrix-vector product. With ``backend="auto"``, when the index grows
+past ``hnsw_threshold`` vectors (and ``usearch`` is installed) an HNSW graph is built once (a one-time
+stall: minutes at 100k on two cores) and then updated incrementally; ``backend="hnsw"`` uses the graph
+from the first vector. The matrix stays in every case, so scores are always exact cosines and a search
+restricted to a few ``allowed_ids`` (a time window) is answered exactly without the graph.
+
+Exact is the default because it measured faster than HNSW at the sizes storyline meets on a laptop
+(2 cores, 384 dimensions): 2 ms per unrestricted search at 20k, 10 ms at 100k, under 1 ms within a
+2,000-article window, against 5 ms for HNSW at the settings that reach 0.97 recall@10.
 
 Vectors are normalised on the way in: cosine is a dot product.
 """
@@ -16,10 +21,23 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 DEFAULT_HNSW_THRESHOLD = 20_000
+# Connectivity 32 / search expansion 256: recall@10 0.97 on 20k hard (random) 384-d vectors; usearch's
+# defaults (16 / 64) gave 0.79 there and 0.47 at 100k.
+_HNSW_CONNECTIVITY = 32
+_HNSW_EXPANSION_ADD = 128
+_HNSW_EXPANSION_SEARCH = 256
 # With a filter, HNSW is asked for more neighbours than wanted; if too few survive the filter, or the
 # filter is this small, exact search over the allowed rows is both cheaper and complete.
 _EXACT_FILTER_LIMIT = 4096
 _FILTER_OVERFETCH = 8
+
+
+def _dot_rows(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix @ vector`` without BLAS: einsum's own SIMD loop runs on the calling thread.
+
+    Measured on the 2-core machine with other work running: OpenBLAS sgemv woke its thread pool and
+    took 12 ms for 2,000 x 384 (einsum: 0.5 ms) and 17-25 ms for 100,000 x 384 (einsum: 10 ms)."""
+    return np.einsum("ij,j->i", matrix, vector)
 
 
 def _usearch_index_class():
@@ -33,10 +51,10 @@ def _usearch_index_class():
 class VectorIndex:
     """``add(ids, vectors)``, ``search(vector, k, allowed_ids=None) -> [(id, cosine)]``, ``remove(id)``.
 
-    ``backend``: ``"auto"`` (exact, HNSW above ``hnsw_threshold`` when usearch is installed),
-    ``"exact"`` or ``"hnsw"`` (HNSW from the first vector; needs usearch)."""
+    ``backend``: ``"exact"`` (default), ``"auto"`` (exact, HNSW above ``hnsw_threshold`` when usearch
+    is installed) or ``"hnsw"`` (HNSW from the first vector; needs usearch)."""
 
-    def __init__(self, dim: int, backend: str = "auto", hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD):
+    def __init__(self, dim: int, backend: str = "exact", hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD):
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a whole number >= 1, got {dim!r}")
         if backend not in ("auto", "exact", "hnsw"):
@@ -132,7 +150,14 @@ class VectorIndex:
         self._matrix = grown
 
     def _build_hnsw(self) -> None:
-        self._hnsw = self._hnsw_class(ndim=self.dim, metric="cos", dtype="f32")
+        self._hnsw = self._hnsw_class(
+            ndim=self.dim,
+            metric="cos",
+            dtype="f32",
+            connectivity=_HNSW_CONNECTIVITY,
+            expansion_add=_HNSW_EXPANSION_ADD,
+            expansion_search=_HNSW_EXPANSION_SEARCH,
+        )
         self._hnsw_add(list(self._ids), self._matrix[: len(self._ids)])
 
     def _hnsw_add(self, ids: list[str], matrix: np.ndarray) -> None:
@@ -175,13 +200,13 @@ class VectorIndex:
 
     def _search_rows(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> list[tuple[str, float]]:
         if rows is None:
-            scores = self._matrix[: len(self._ids)] @ query
+            scores = _dot_rows(self._matrix[: len(self._ids)], query)
             candidates = np.arange(len(self._ids))
         else:
             if len(rows) == 0:
                 return []
             rows = np.sort(rows)  # sequential reads; ties then break by row, as without a filter
-            scores = self._matrix[rows] @ query
+            scores = _dot_rows(self._matrix[rows], query)
             candidates = rows
         if k < len(scores):
             top = np.argpartition(-scores, k - 1)[:k]
