@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
+
+# One BLAS thread: the matrix-vector products of clustering are small, and on a busy machine a
+# woken thread pool costs more than it saves (measured: 12 ms vs 0.5 ms per candidate search).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 

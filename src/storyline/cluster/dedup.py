@@ -22,7 +22,9 @@ from datasketch import MinHash, MinHashLSH
 # different scheme or seed would make stored signatures silently incomparable.
 _SCHEME = "affine32"
 _SEED = 1
-_DTYPE = np.uint32
+# uint64 as the store expects (affine32 values fit in 32 bits; the wider type keeps the stored format
+# independent of the datasketch scheme)
+_DTYPE = np.uint64
 # LSH only proposes candidates; each is verified by its estimated Jaccard. Missing a true duplicate
 # costs more than checking a false candidate, so the banding leans towards recall.
 _LSH_WEIGHTS = (0.3, 0.7)
@@ -65,7 +67,9 @@ class DuplicateIndex:
         self.num_perm = num_perm
         self.shingle_size = shingle_size
         self._template = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
-        self._lsh = MinHashLSH(threshold=self.threshold, num_perm=num_perm, weights=_LSH_WEIGHTS)
+        self._lsh = MinHashLSH(
+            threshold=self.threshold, num_perm=num_perm, weights=_LSH_WEIGHTS, prepickle=False
+        )
         self._order: dict[str, int] = {}  # every id -> insertion number (earliest original wins)
         self._signatures: dict[str, np.ndarray] = {}  # every id, duplicates too (to promote one)
         self._duplicate_of: dict[str, str] = {}
@@ -91,7 +95,7 @@ class DuplicateIndex:
     # ------------------------------------------------------------ signatures
 
     def signature(self, text: str) -> np.ndarray:
-        """MinHash of the text's shingles: ``num_perm`` uint32 values (``.tobytes()`` to store)."""
+        """MinHash of the text's shingles: ``num_perm`` uint64 values (``.tobytes()`` to store)."""
         minhash = self._template.copy()
         items = shingles(text, self.shingle_size)
         if items:
