@@ -144,11 +144,11 @@ def eval_clusters(dataset, level, label, min_chars, limit, config, json_out):
 def load_pair_scorer(settings):
     """The clustering's similarity model as a pair scorer; never a stand-in."""
     try:
-        from storyline.cluster.similarity import pair_scorer
+        from storyline.cluster.pairs import pair_scorer
     except ImportError as exc:
         raise StorylineError(
             f"the similarity model is not available yet ({exc})",
-            hint="storyline.cluster.similarity must provide pair_scorer(settings)",
+            hint="storyline.cluster.pairs must provide pair_scorer(settings)",
         ) from None
     return pair_scorer(settings)
 
