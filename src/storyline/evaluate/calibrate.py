@@ -99,5 +99,5 @@ def cosine_quantiles(prepared: Prepared, level: str = "event") -> dict[str, list
     np.fill_diagonal(same, False)
     other = ~same
     np.fill_diagonal(other, False)
-    return {"same": np.percentile(sims[same], [5, 50, 95]).round(3).tolist() if same.any() else [],
-            "different": np.percentile(sims[other], [5, 50, 95]).round(3).tolist()}
+    return {name: np.percentile(sims[mask], [5, 50, 95]).round(3).tolist() if mask.any() else []
+            for name, mask in (("same", same), ("different", other))}

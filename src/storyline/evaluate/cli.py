@@ -141,6 +141,48 @@ def eval_clusters(dataset, level, label, min_chars, limit, config, json_out):
     _write_json(report, json_out)
 
 
+@eval_group.command(name="calibrate")
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--level", type=click.Choice(["event", "story"]), default=None,
+              help="Which level's parameters to sweep (default: the dataset's own level).")
+@click.option("--grid", required=True, metavar="JSON",
+              help='Parameter values to try, e.g. \'{"bias": [-64, -62], "time": [4, 6]}\' '
+                   "(names as in cluster/params.toml).")
+@click.option("--label", default=None, metavar="FIELD", help="Gold field of a contract JSONL file.")
+@limit_option
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@reports_errors
+def eval_calibrate(dataset, level, grid, label, limit, top):
+    """Sweep clustering parameters on labelled documents: each document is analysed and embedded
+    once, then the production online clusterer replays them per parameter set (B-cubed)."""
+    from storyline.cluster.engine import _embedder
+    from storyline.cluster.params import load_params
+    from storyline.evaluate.calibrate import cosine_quantiles, prepare, sweep
+    from storyline.evaluate.datasets import load_documents
+    from storyline.evaluate.metrics import format_table
+
+    try:
+        values = json.loads(grid)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--grid") from None
+    if not isinstance(values, dict) or not all(isinstance(v, list) and v for v in values.values()):
+        raise click.BadParameter('a JSON object of non-empty lists, e.g. {"bias": [-64, -62]}',
+                                 param_hint="--grid")
+    settings = load_settings(None).with_overrides(min_chars=0)
+    fmt, level_found, documents = load_documents(dataset, level=level, label=label, limit=limit)
+    params = load_params()
+    prepared = prepare(documents, _embedder(settings), params, settings)
+    quantiles = cosine_quantiles(prepared, level_found)
+    click.echo(f"{dataset.name} ({fmt}): {len(prepared.profiles)} documents, {level_found} level; "
+               f"cosine 5/50/95%: same {quantiles['same']}, different {quantiles['different']}")
+    try:
+        rows = sweep(prepared, level_found, values, params)
+    except TypeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--grid") from None
+    click.echo(format_table(list(values) + ["B3 P", "B3 R", "B3 F1"],
+                            [[*v.values(), f"{p:.3f}", f"{r:.3f}", f"{f:.3f}"] for v, p, r, f in rows[:top]]))
+
+
 def load_pair_scorer(settings):
     """The clustering's similarity model as a pair scorer; never a stand-in."""
     try:
