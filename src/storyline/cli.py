@@ -63,10 +63,14 @@ def main():
               help="Languages to tell apart, comma-separated (default uk,ru,en and neighbours).")
 @click.option("--min-chars", type=int, default=None,
               help="Reject articles with less clean text than this (default 200).")
+@click.option("--embedder", default=None, metavar="NAME",
+              help="Vectors for clustering: e5 (default, bundled), lexical (no model), st:MODEL.")
+@click.option("--cluster/--no-cluster", default=None,
+              help="Build events and stories while ingesting (default: on).")
 @click.option("--strict", is_flag=True, help="Exit with status 2 when any input was rejected.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @reports_errors
-def ingest(paths, db, config, crawled_at, languages, min_chars, strict, quiet):
+def ingest(paths, db, config, crawled_at, languages, min_chars, embedder, cluster, strict, quiet):
     """Ingest files, directories (recursively) or '-' for stdin: .txt pages, .html/.htm pages,
     .jsonl records. Re-ingesting the same input changes nothing."""
     from tqdm import tqdm
@@ -74,7 +78,7 @@ def ingest(paths, db, config, crawled_at, languages, min_chars, strict, quiet):
     from storyline.ingest.run import ingest as run_ingest
 
     settings = load_settings(config, db=db, crawled_at=crawled_at, languages=languages,
-                             min_chars=min_chars)
+                             min_chars=min_chars, embedder=embedder, cluster=cluster)
     bar = tqdm(unit=" docs", desc="ingest", disable=quiet or not sys.stderr.isatty(),
                file=sys.stderr)
 

@@ -12,10 +12,10 @@ from storyline.cluster.dedup import DuplicateIndex
 from storyline.cluster.groups import Group
 from storyline.cluster.online import OnlineClusterer
 from storyline.cluster.params import Params, load_params
-from storyline.cluster.profile import Profile, profile_of
+from storyline.cluster.profile import Profile, embedding_input, profile_of
 from storyline.cluster.similarity import DocumentFrequencies
 from storyline.model import Article
-from storyline.nlp.embed import Embedder, embedding_text, get_embedder
+from storyline.nlp.embed import Embedder, get_embedder
 from storyline.settings import Settings
 from storyline.store.base import ClusterDelta, ClusterRow, Store
 from storyline.store.schema import raw_fingerprint
@@ -31,7 +31,7 @@ class StoryEngine:
         self.store = store
         self.settings = settings or Settings()
         self.embedder = embedder or _embedder(self.settings)
-        self.params = params or load_params()
+        self.params = params or load_params(embedder=self.settings.embedder)
         self._clusterer: OnlineClusterer | None = None
         self._dedup: DuplicateIndex | None = None
 
@@ -83,7 +83,7 @@ class StoryEngine:
             return delta
         # Time order, so that an event grows as it happened; undated articles come last.
         fresh.sort(key=lambda a: (a.published is None, _utc(a.published), a.id))
-        texts = [embedding_text(a.title, [p.text for p in a.paragraphs]) for a in fresh]
+        texts = [embedding_input(a, self.embedder) for a in fresh]
         vectors = self.embedder.embed(texts)
         feats = self.params.features
         for article, vector in zip(fresh, vectors, strict=True):
@@ -112,7 +112,7 @@ class StoryEngine:
 
     def profile(self, article: Article) -> Profile:
         """The article as the clustering sees it (for evaluations and explanations)."""
-        vector = self.embedder.embed([embedding_text(article.title, [p.text for p in article.paragraphs])])[0]
+        vector = self.embedder.embed([embedding_input(article, self.embedder)])[0]
         return profile_of(article, vector, self.params.features.max_terms, self.params.features.max_entities)
 
 

@@ -123,7 +123,9 @@ class OnlineClusterer:
                   if e.id != event.id and e.parent and e.parent != event.parent]
         stories = [s for s in self.stories.nearest(event.centroid, st.candidates, event.first, window)
                    if s.id != event.parent]
-        candidates = [(e, e.parent) for e in others] + [(s, s.id) for s in stories]
+        # An event whose story has closed (or was folded away) cannot lead to it.
+        candidates = [(e, e.parent) for e in others if e.parent in self.stories]
+        candidates += [(s, s.id) for s in stories]
         for other, story_id in candidates:
             match = event_story_match(event, other, self.df, st, feats)
             log.debug("event %s vs story %s: p=%.3f %s", event.id, story_id, match.probability,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from storyline.cluster.params import Params, load_params
-from storyline.cluster.profile import Profile, profile_of
+from storyline.cluster.profile import Profile, embedding_input, profile_of
 from storyline.cluster.similarity import (
     DocumentFrequencies,
     probability,
@@ -16,7 +16,6 @@ from storyline.cluster.similarity import (
     weighted_overlap,
 )
 from storyline.model import Article, RawDocument
-from storyline.nlp.embed import embedding_text
 from storyline.pipeline import Pipeline
 from storyline.settings import Settings
 
@@ -41,7 +40,7 @@ def pair_scorer(settings: Settings | None = None, params: Params | None = None) 
     from storyline.cluster.engine import _embedder
 
     settings = (settings or Settings()).with_overrides(min_chars=0)
-    params = params or load_params()
+    params = params or load_params(embedder=settings.embedder)
     pipeline = Pipeline(settings)
     embedder = _embedder(settings)
     feats = params.features
@@ -53,8 +52,7 @@ def pair_scorer(settings: Settings | None = None, params: Params | None = None) 
                                                   origin=f"pair text {i}"))
             articles.append(result if isinstance(result, Article) else
                             Article(id=f"t{i}", raw=None, title=text))
-        vectors = embedder.embed([embedding_text(a.title, [p.text for p in a.paragraphs]) or a.title or ""
-                                  for a in articles])
+        vectors = embedder.embed([embedding_input(a, embedder) or a.title or "" for a in articles])
         return [profile_of(a, v, feats.max_terms, feats.max_entities)
                 for a, v in zip(articles, vectors, strict=True)]
 

@@ -67,17 +67,21 @@ def _build(cls, table: dict, where: str):
         raise ConfigError(f"clustering parameters [{where}]: {exc}") from None
 
 
-@lru_cache(maxsize=4)
-def load_params(path: Path = DEFAULT_PARAMS) -> Params:
+@lru_cache(maxsize=8)
+def load_params(path: Path = DEFAULT_PARAMS, embedder: str | None = None) -> Params:
+    """The parameters; an ``[embedder.NAME.event]`` (or ``.story``) table overrides the levels'
+    values for that embedder, whose similarities live on another scale."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read clustering parameters {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"clustering parameters {path} are not valid TOML: {exc}") from None
+    family = (embedder or "").split(":", 1)[0]
+    overrides = data.get("embedder", {}).get(family, {})
     return Params(
-        event=_build(LevelParams, data.get("event", {}), "event"),
-        story=_build(LevelParams, data.get("story", {}), "story"),
+        event=_build(LevelParams, {**data.get("event", {}), **overrides.get("event", {})}, "event"),
+        story=_build(LevelParams, {**data.get("story", {}), **overrides.get("story", {})}, "story"),
         features=_build(FeatureParams, data.get("features", {}), "features"),
         dedup=_build(DedupParams, data.get("dedup", {}), "dedup"),
     )

@@ -44,6 +44,18 @@ def profile_of(article: Article, vector: np.ndarray, max_terms: int = 40,
     )
 
 
+def embedding_input(article: Article, embedder) -> str:
+    """What the embedder reads: title + lead for a language model; for the lexical embedder,
+    the lemmas of title + lead and the entity keys (which are the same in every language)."""
+    from storyline.nlp.embed import LexicalEmbedder, embedding_text
+
+    inner = getattr(embedder, "inner", embedder)
+    if isinstance(inner, LexicalEmbedder):
+        lead = article.lemmas[: _lead_size(article) * 2]
+        return " ".join(lead + [e.key for e in article.entities if e.key])
+    return embedding_text(article.title, [p.text for p in article.paragraphs])
+
+
 def _lead_size(article: Article) -> int:
     """How many lemmas come from the title and the first paragraph (a rough share)."""
     words = len((article.title or "").split())

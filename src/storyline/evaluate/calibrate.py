@@ -14,12 +14,12 @@ import numpy as np
 
 from storyline.cluster.online import OnlineClusterer
 from storyline.cluster.params import Params, load_params
-from storyline.cluster.profile import Profile, profile_of
+from storyline.cluster.profile import Profile, embedding_input, profile_of
 from storyline.evaluate.clustering import score_clustering
 from storyline.evaluate.datasets import GoldDocument
 from storyline.evaluate.runs import to_raw
 from storyline.model import Article
-from storyline.nlp.embed import Embedder, embedding_text
+from storyline.nlp.embed import Embedder
 from storyline.pipeline import Pipeline
 from storyline.settings import Settings
 
@@ -49,7 +49,7 @@ def prepare(documents: Iterable[GoldDocument], embedder: Embedder, params: Param
         gold_story[doc.id] = doc.story or doc.event
         langs[doc.id] = doc.lang
     articles.sort(key=lambda a: (a.published is None, a.published.timestamp() if a.published else 0, a.id))
-    vectors = embedder.embed([embedding_text(a.title, [p.text for p in a.paragraphs]) for a in articles])
+    vectors = embedder.embed([embedding_input(a, embedder) for a in articles])
     f = params.features
     profiles = [profile_of(a, v, f.max_terms, f.max_entities) for a, v in zip(articles, vectors, strict=True)]
     return Prepared(profiles, gold_event, gold_story, langs)

@@ -170,7 +170,7 @@ def eval_calibrate(dataset, level, grid, label, limit, top):
                                  param_hint="--grid")
     settings = load_settings(None).with_overrides(min_chars=0)
     fmt, level_found, documents = load_documents(dataset, level=level, label=label, limit=limit)
-    params = load_params()
+    params = load_params(embedder=settings.embedder)
     prepared = prepare(documents, _embedder(settings), params, settings)
     quantiles = cosine_quantiles(prepared, level_found)
     click.echo(f"{dataset.name} ({fmt}): {len(prepared.profiles)} documents, {level_found} level; "
