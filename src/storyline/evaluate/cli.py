@@ -183,6 +183,21 @@ def eval_calibrate(dataset, level, grid, label, limit, top):
                             [[*v.values(), f"{p:.3f}", f"{r:.3f}", f"{f:.3f}"] for v, p, r, f in rows[:top]]))
 
 
+@eval_group.command(name="entities")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@limit_option
+@json_option
+@reports_errors
+def eval_entities(file, limit, json_out):
+    """Cross-lingual entity keys on BSNLP (bsnlp_dev_uk_ru.jsonl): do the keys group the gold
+    mentions of one entity (xling_id) across documents and languages, and does extraction find them."""
+    from storyline.evaluate.entities import evaluate_entity_keys
+
+    report = evaluate_entity_keys(file, limit=limit)
+    click.echo(report.table())
+    _write_json(report, json_out)
+
+
 def load_pair_scorer(settings):
     """The clustering's similarity model as a pair scorer; never a stand-in."""
     try:
