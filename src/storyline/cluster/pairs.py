@@ -5,12 +5,14 @@ the same event, with no dates (as for headlines)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from storyline.cluster.params import Params, load_params
 from storyline.cluster.profile import Profile, embedding_input, profile_of
 from storyline.cluster.similarity import (
     DocumentFrequencies,
+    cross_english,
     probability,
     time_closeness,
     weighted_overlap,
@@ -33,6 +35,7 @@ def pair_features(a: Profile, b: Profile, df: DocumentFrequencies, params: Param
         "terms": weighted_overlap(a.terms, b.terms, df),
         "time": time_closeness(gap, ev),
         "same_outlet": 1.0 if a.source and a.source == b.source else 0.0,
+        "cross_english": cross_english(a.lang, Counter([b.lang]) if b.lang else Counter()),
     }
 
 
