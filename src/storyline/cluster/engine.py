@@ -30,7 +30,7 @@ class StoryEngine:
                  embedder: Embedder | None = None, params: Params | None = None):
         self.store = store
         self.settings = settings or Settings()
-        self.embedder = embedder or _embedder(self.settings)
+        self.embedder = embedder or make_embedder(self.settings)
         self.params = params or load_params(embedder=self.settings.embedder)
         self._clusterer: OnlineClusterer | None = None
         self._dedup: DuplicateIndex | None = None
@@ -116,7 +116,7 @@ class StoryEngine:
         return profile_of(article, vector, self.params.features.max_terms, self.params.features.max_entities)
 
 
-def _embedder(settings: Settings) -> Embedder:
+def make_embedder(settings: Settings) -> Embedder:
     embedder = get_embedder(settings.embedder)
     if settings.vector_cache:
         from pathlib import Path

@@ -40,12 +40,12 @@ def pair_features(a: Profile, b: Profile, df: DocumentFrequencies, params: Param
 
 
 def pair_scorer(settings: Settings | None = None, params: Params | None = None) -> PairScorer:
-    from storyline.cluster.engine import _embedder
+    from storyline.cluster.engine import make_embedder
 
     settings = (settings or Settings()).with_overrides(min_chars=0)
     params = params or load_params(embedder=settings.embedder)
     pipeline = Pipeline(settings)
-    embedder = _embedder(settings)
+    embedder = make_embedder(settings)
     feats = params.features
 
     def profiles(texts: list[str]) -> list[Profile]:

@@ -155,7 +155,7 @@ def eval_clusters(dataset, level, label, min_chars, limit, config, json_out):
 def eval_calibrate(dataset, level, grid, label, limit, top):
     """Sweep clustering parameters on labelled documents: each document is analysed and embedded
     once, then the production online clusterer replays them per parameter set (B-cubed)."""
-    from storyline.cluster.engine import _embedder
+    from storyline.cluster.engine import make_embedder
     from storyline.cluster.params import load_params
     from storyline.evaluate.calibrate import cosine_quantiles, prepare, sweep
     from storyline.evaluate.datasets import load_documents
@@ -171,7 +171,7 @@ def eval_calibrate(dataset, level, grid, label, limit, top):
     settings = load_settings(None).with_overrides(min_chars=0)
     fmt, level_found, documents = load_documents(dataset, level=level, label=label, limit=limit)
     params = load_params(embedder=settings.embedder)
-    prepared = prepare(documents, _embedder(settings), params, settings)
+    prepared = prepare(documents, make_embedder(settings), params, settings)
     quantiles = cosine_quantiles(prepared, level_found)
     click.echo(f"{dataset.name} ({fmt}): {len(prepared.profiles)} documents, {level_found} level; "
                f"cosine 5/50/95%: same {quantiles['same']}, different {quantiles['different']}")

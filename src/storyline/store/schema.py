@@ -142,7 +142,7 @@ def article_to_row(article: Article) -> dict:
         "source": article.source,
         "url": article.url,
         "published": _date_text(article.published),
-        "published_key": _utc_key(article.published),
+        "published_key": utc_key(article.published),
         "lang": article.lang,
         "paragraphs": _json([{"text": p.text, "lang": p.lang} for p in article.paragraphs], where),
         "removed": _json([list(pair) for pair in article.removed], where),
@@ -298,7 +298,7 @@ def _parse_date(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _utc_key(value: datetime | None) -> str | None:
+def utc_key(value: datetime | None) -> str | None:
     """Fixed-width UTC text, so text order is time order. A naive time is taken as UTC."""
     if value is None:
         return None

@@ -36,7 +36,6 @@ from storyline.store.base import (
     UpsertStatus,
 )
 from storyline.store.schema import (
-    _utc_key,
     article_signatures,
     article_to_row,
     article_vectors,
@@ -48,6 +47,7 @@ from storyline.store.schema import (
     rejections,
     row_to_article,
     row_to_rejection,
+    utc_key,
 )
 
 # Long enough to ride out another process's write transaction, short enough to report a stuck
@@ -95,7 +95,7 @@ class SqlStore(Store):
         if delta.clusters:
             conn.execute(self._upsert(clusters, ["id"]), [{
                 "id": c.id, "kind": c.kind, "parent_id": c.parent_id, "size": c.size,
-                "articles": c.articles, "first_key": _utc_key(c.first), "last_key": _utc_key(c.last),
+                "articles": c.articles, "first_key": utc_key(c.first), "last_key": utc_key(c.last),
                 "state": json.dumps(c.state, ensure_ascii=False, separators=(",", ":")),
                 "vector_sum": c.vector_sum, "updated_at": stamp} for c in delta.clusters])
         if delta.vectors:
@@ -103,7 +103,7 @@ class SqlStore(Store):
                 {"article_id": k, "model": delta.model, "vector": v} for k, v in delta.vectors.items()])
         if delta.signatures:
             conn.execute(self._upsert(article_signatures, ["article_id"]), [
-                {"article_id": k, "time_key": _utc_key(t), "signature": sig}
+                {"article_id": k, "time_key": utc_key(t), "signature": sig}
                 for k, (t, sig) in delta.signatures.items()])
         if delta.frequencies:
             stmt = self._insert(key_frequencies)
@@ -140,7 +140,7 @@ class SqlStore(Store):
                 rows += self._fetch(query.where(clusters.c.id.in_(chunk)))
         else:
             if active_since is not None:
-                query = query.where((clusters.c.last_key >= _utc_key(active_since))
+                query = query.where((clusters.c.last_key >= utc_key(active_since))
                                     | clusters.c.last_key.is_(None))
             rows = self._fetch(query.order_by(clusters.c.id))
         return [_row_to_cluster(r) for r in rows]
@@ -160,7 +160,7 @@ class SqlStore(Store):
     def iter_signatures(self, since: datetime | None = None) -> Iterator[tuple[str, bytes]]:
         query = select(article_signatures.c.article_id, article_signatures.c.signature)
         if since is not None:
-            query = query.where((article_signatures.c.time_key >= _utc_key(since))
+            query = query.where((article_signatures.c.time_key >= utc_key(since))
                                 | article_signatures.c.time_key.is_(None))
         for row in self._fetch(query.order_by(article_signatures.c.article_id)):
             yield row.article_id, bytes(row.signature)
