@@ -97,7 +97,10 @@ class StoryEngine:
             delta.signatures[article.id] = (profile.time, np.asarray(signature, dtype=np.uint64).tobytes())
             delta.frequencies.update(set(profile.entities + profile.terms))
             delta.frequencies[TOTAL] += 1
-        events, stories, deleted, moved = clusterer.take_changes()
+        for article in fresh:
+            article.story_id = clusterer.story_id(article.story_id)
+        events, stories, deleted, moved, merged = clusterer.take_changes()
+        delta.merged_stories = merged
         delta.clusters = [_row(g, "event") for g in events] + [_row(g, "story") for g in stories]
         delta.deleted_clusters = sorted(deleted)
         in_batch = {a.id: a for a in fresh}

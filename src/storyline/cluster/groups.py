@@ -54,6 +54,12 @@ class Group:
         self._absorb(child.vector_sum, child.entity_counts, child.term_counts, child.sources,
                      child.langs, child.first, child.last, child.articles)
 
+    def merge(self, other: Group) -> None:
+        """Take in another cluster of the same kind (two stories found to be one)."""
+        self.members.extend(m for m in other.members if m not in self.members)
+        self._absorb(other.vector_sum, other.entity_counts, other.term_counts, other.sources,
+                     other.langs, other.first, other.last, other.articles)
+
     def add_delta(self, profile: Profile) -> None:
         """One more article in one of this story's events."""
         self._absorb(profile.vector, Counter(profile.entities), Counter(profile.terms),

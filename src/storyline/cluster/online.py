@@ -51,6 +51,7 @@ class OnlineClusterer:
         self.changed_stories: dict[str, Group] = {}
         self.deleted_stories: set[str] = set()
         self.moved_events: dict[str, str] = {}  # event id -> the story it moved to
+        self.merged_stories: dict[str, str] = {}  # story id -> the story it was merged into
         self.newest: datetime | None = None
 
     # -- state from the store ----------------------------------------------------------------
@@ -113,12 +114,17 @@ class OnlineClusterer:
         return best
 
     def _best_story(self, event: Group) -> Match | None:
+        matches = self._story_matches(event)
+        return matches[0] if matches else None
+
+    def _story_matches(self, event: Group) -> list[Match]:
         """Stories are threaded by their events: the new event is compared with the open events
         near it (single events keep their own sharp centroids, a story's blurs as it grows),
-        and with the centroids of open stories whose events have all closed."""
+        and with the centroids of open stories whose events have all closed. Returns the best
+        match per story above the threshold, best first."""
         st, feats = self.params.story, self.params.features
         window = timedelta(days=st.window_days)
-        best = None
+        best: dict[str, Match] = {}
         others = [e for e in self.events.nearest(event.centroid, st.candidates, event.first, window)
                   if e.id != event.id and e.parent and e.parent != event.parent]
         stories = [s for s in self.stories.nearest(event.centroid, st.candidates, event.first, window)
@@ -130,21 +136,52 @@ class OnlineClusterer:
             match = event_story_match(event, other, self.df, st, feats)
             log.debug("event %s vs story %s: p=%.3f %s", event.id, story_id, match.probability,
                       {k: round(v, 3) for k, v in match.features.items()})
-            if match.probability >= st.threshold and (best is None or match.probability > best.probability):
-                best = Match(story_id, match.probability, match.features, match.shared_entities,
-                             match.shared_terms)
-        return best
+            known = best.get(story_id)
+            if match.probability >= st.threshold and (known is None or match.probability > known.probability):
+                best[story_id] = Match(story_id, match.probability, match.features,
+                                       match.shared_entities, match.shared_terms)
+        return sorted(best.values(), key=lambda m: -m.probability)
 
     def _place_new_event(self, event: Group) -> bool:
-        best = self._best_story(event)
-        if best is None:
+        matches = self._story_matches(event)
+        if not matches:
             story = Group(id=stable_id("st_", event.id))
         else:
-            story = self.stories.get(best.group_id)
+            story = self.stories.get(matches[0].group_id)
         story.add_group(event)
         event.parent = story.id
         self._touch_story(story)
-        return best is None
+        # An event that belongs with two stories with confidence bridges them: stories that
+        # began apart (articles out of order, a story told from two sides) become one.
+        for other in matches[1:]:
+            if other.probability >= self.params.story.merge_threshold:
+                self._merge_stories(self.stories.get(self.story_id(story.id)),
+                                    self.stories.get(other.group_id))
+        event.parent = self.story_id(event.parent)
+        return not matches
+
+    def _merge_stories(self, keep: Group, gone: Group | None) -> None:
+        if gone is None or gone.id == keep.id:
+            return
+        if gone.articles > keep.articles:  # the larger story keeps its id: fewer ids change
+            keep, gone = gone, keep
+        keep.merge(gone)
+        for event in self.events.groups.values():
+            if event.parent == gone.id:
+                event.parent = keep.id
+                self.changed_events[event.id] = event
+        for old, new in list(self.merged_stories.items()):
+            if new == gone.id:
+                self.merged_stories[old] = keep.id
+        self.merged_stories[gone.id] = keep.id
+        self.stories.remove(gone.id)
+        self.changed_stories.pop(gone.id, None)
+        self.deleted_stories.add(gone.id)
+        self._touch_story(keep)
+
+    def story_id(self, story_id: str) -> str:
+        """Where a story went if it was merged into another."""
+        return self.merged_stories.get(story_id, story_id)
 
     def _rethread(self, event: Group, story: Group) -> None:
         """An event placed alone by its first article gets another chance as it grows: if it
@@ -185,13 +222,14 @@ class OnlineClusterer:
         # Stories stay open while any of their events is; their own window is longer.
         self.stories.retire_before(when - timedelta(days=self.params.story.window_days))
 
-    def take_changes(self) -> tuple[list[Group], list[Group], set[str], dict[str, str]]:
-        """Events and stories changed since the last call, stories folded into others, and
-        events that moved to another story."""
+    def take_changes(self) -> tuple[list[Group], list[Group], set[str], dict[str, str], dict[str, str]]:
+        """Events and stories changed since the last call, stories folded into others, events
+        that moved to another story, and stories merged into another (old id -> new id)."""
         changes = (list(self.changed_events.values()), list(self.changed_stories.values()),
-                   set(self.deleted_stories), dict(self.moved_events))
+                   set(self.deleted_stories), dict(self.moved_events), dict(self.merged_stories))
         self.changed_events.clear()
         self.changed_stories.clear()
         self.deleted_stories.clear()
         self.moved_events.clear()
+        self.merged_stories.clear()
         return changes

@@ -31,6 +31,7 @@ class LevelParams:
     threshold_growth: float = 0.0
     threshold_max: float = 1.0
     retire_slack_days: float = 0.0
+    merge_threshold: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ def replay(prepared: Prepared, params: Params) -> tuple[dict[str, str], dict[str
         events[profile.id] = assignment.event_id
         story_of_event[assignment.event_id] = assignment.story_id
         story_of_event.update(clusterer.moved_events)
-    return events, {pid: story_of_event[event] for pid, event in events.items()}
+    return events, {pid: clusterer.story_id(story_of_event[event]) for pid, event in events.items()}
 
 
 def with_values(params: Params, level: str, **values) -> Params:

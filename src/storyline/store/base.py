@@ -59,6 +59,8 @@ class ClusterDelta:
     frequencies: Counter = field(default_factory=Counter)  # key -> new documents; "" = total
     # Stories folded into another one, and articles stored earlier whose story changed.
     deleted_clusters: list[str] = field(default_factory=list)
+    # Stories merged into another: every stored article and event of the old one moves over.
+    merged_stories: dict[str, str] = field(default_factory=dict)
     reassigned: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 

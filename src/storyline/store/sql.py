@@ -113,6 +113,11 @@ class SqlStore(Store):
             rows = [{"key": k, "documents": n} for k, n in delta.frequencies.items() if n]
             for chunk in _chunks(rows, WRITE_CHUNK * 4):
                 conn.execute(stmt, chunk)
+        for old, new in delta.merged_stories.items():
+            conn.execute(articles.update().where(articles.c.story_id == old).values(
+                story_id=new, updated_at=stamp))
+            conn.execute(clusters.update().where(clusters.c.parent_id == old).values(
+                parent_id=new, updated_at=stamp))
         for chunk in _chunks(delta.deleted_clusters, WRITE_CHUNK):
             conn.execute(clusters.delete().where(clusters.c.id.in_(chunk)))
         for article_id, (event_id, story_id) in delta.reassigned.items():
