@@ -1,0 +1,89 @@
+"""The online clusterer on hand-made profiles: what joins, what starts anew, what merges."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from storyline.cluster.online import OnlineClusterer
+from storyline.cluster.params import load_params
+from storyline.cluster.profile import Profile
+
+T0 = datetime(2025, 10, 7, 12, tzinfo=UTC)
+
+
+def unit(*values: float) -> np.ndarray:
+    v = np.array(values, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def profile(pid, vector, hours=0.0, entities=("grain", "istanbul"), lang="uk", source=None):
+    return Profile(id=pid, time=T0 + timedelta(hours=hours), source=source or f"outlet-{pid}",
+                   lang=lang, vector=vector, terms=(), entities=tuple(entities))
+
+
+# e5 places one event's reports near cosine 0.92-0.95 and unrelated news near 0.80
+BASE = unit(1, 0, 0, 0)
+SAME = unit(1, 0.33, 0, 0)         # cos 0.95 with BASE
+OTHER = unit(1, 0, 0.75, 0)        # cos 0.80 with BASE
+
+
+@pytest.fixture()
+def clusterer():
+    return OnlineClusterer(load_params(), dim=4)
+
+
+def test_reports_of_one_event_join_and_unrelated_news_starts_its_own(clusterer):
+    first = clusterer.add(profile("a", BASE))
+    second = clusterer.add(profile("b", SAME, hours=2))
+    third = clusterer.add(profile("c", OTHER, hours=3, entities=("flood",)))
+    assert first.new_event and not second.new_event
+    assert second.event_id == first.event_id
+    assert third.new_event and third.event_id != first.event_id
+    assert second.match.features["entities"] > 0 and second.match.probability >= 0.5
+
+
+def test_days_apart_the_same_topic_is_another_event_of_the_same_story(clusterer):
+    first = clusterer.add(profile("a", BASE))
+    later = clusterer.add(profile("b", SAME, hours=24 * 8))
+    assert later.event_id != first.event_id
+    assert later.story_id == first.story_id
+
+
+def test_ids_follow_the_first_member_and_do_not_change(clusterer):
+    first = clusterer.add(profile("a", BASE))
+    for i in range(5):
+        clusterer.add(profile(f"x{i}", SAME, hours=i))
+    assert clusterer.events.get(first.event_id).members[0] == "a"
+    again = OnlineClusterer(load_params(), dim=4).add(profile("a", BASE))
+    assert again.event_id == first.event_id and again.story_id == first.story_id
+
+
+def test_a_near_duplicate_joins_its_originals_event(clusterer):
+    first = clusterer.add(profile("a", BASE))
+    copy = clusterer.add(profile("b", OTHER, entities=("flood",)), duplicate_of="a")
+    assert copy.event_id == first.event_id and copy.match is None
+
+
+def test_threshold_rises_with_event_size(clusterer):
+    from storyline.cluster.similarity import event_threshold
+
+    level = clusterer.params.event
+    assert event_threshold(1, level) < event_threshold(8, level) <= level.threshold_max
+
+
+def test_an_event_matching_two_stories_merges_them():
+    params = load_params()
+    params = dataclasses.replace(params, story=dataclasses.replace(params.story, merge_threshold=0.5))
+    clusterer = OnlineClusterer(params, dim=4)
+    left = clusterer.add(profile("a", unit(1, 0.5, 0, 0), entities=("koval", "grain")))
+    right = clusterer.add(profile("b", unit(1, -0.5, 0, 0), hours=24 * 20, entities=("koval", "grain")))
+    assert left.story_id != right.story_id
+    bridge = clusterer.add(profile("c", unit(1, 0, 0, 0), hours=24 * 10, entities=("koval", "grain")))
+    stories = {clusterer.story_id(s) for s in (left.story_id, right.story_id, bridge.story_id)}
+    assert len(stories) == 1
+    assert bridge.event_id not in (left.event_id, right.event_id)
+    assert len(clusterer.stories) == 1
