@@ -198,6 +198,22 @@ def eval_entities(file, limit, json_out):
     _write_json(report, json_out)
 
 
+@eval_group.command(name="ner")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@limit_option
+@json_option
+@reports_errors
+def eval_ner(file, limit, json_out):
+    """Ukrainian mention extraction on NER-UK 2.0 (ner_uk_dev.jsonl): exact-span and overlap P/R/F1
+    per type (gold PERS/ORG/LOC; MISC+ART+DOC as MISC; dates, jobs, money... not scored) and for
+    type-agnostic mention detection."""
+    from storyline.evaluate.ner import evaluate_ner
+
+    report = evaluate_ner(file, limit=limit)
+    click.echo(report.table())
+    _write_json(report, json_out)
+
+
 def load_pair_scorer(settings):
     """The clustering's similarity model as a pair scorer; never a stand-in."""
     try:

@@ -271,7 +271,8 @@ class NerReport:
             "not_scored": sorted(NOT_NAMES),
             **{mode: {name: self.row(mode, name) for name in ROWS} for mode in MODES},
             "gold_types": {
-                t: {"gold": n, "exact_hit": e, "overlap_hit": o} for t, (n, e, o) in sorted(self.gold_types.items())
+                t: {"gold": n, "exact_hit": e, "overlap_hit": o}
+                for t, (n, e, o) in sorted(self.gold_types.items())
             },
             "type_confusion_on_exact_spans": {f"{g}->{p}": n for (g, p), n in sorted(self.confusion.items())},
         }
@@ -286,9 +287,7 @@ class NerReport:
             [t, n, e / n if n else 0.0, o / n if n else 0.0]
             for t, (n, e, o) in sorted(self.gold_types.items(), key=lambda kv: -kv[1][0])
         ]
-        confused = ", ".join(
-            f"{g}->{p} {n}" for (g, p), n in self.confusion.most_common() if g != p
-        )
+        confused = ", ".join(f"{g}->{p} {n}" for (g, p), n in self.confusion.most_common() if g != p)
         return (
             format_table(headers, rows)
             + f"\n{self.documents} documents in {self.seconds:.1f} s; gold MISC = MISC+ART+DOC; "

@@ -1,0 +1,212 @@
+"""How ingest cost grows with the size of the stream, with and without clustering.
+
+    python benchmarks/bench_scale.py --sizes 1000,10000[,100000] --modes no-cluster,lexical,e5
+                                     [--e5-max 2000] [--json FILE] [--no-startup]
+
+For every size N and mode (``no-cluster``: article pipeline and text analysis only;
+``lexical``: clustering with the lexical embedder; ``e5``: clustering with the bundled e5
+model), it generates the corpus (or reuses the one under benchmarks/work/ with the same
+parameters) and runs the real ``storyline ingest`` in a subprocess on a fresh SQLite store
+(benchmarks/work/scale-n<N>-<mode>.db) under ``/usr/bin/time -v``: wall time, articles/s, CPU
+time, peak RSS, and the load average of the machine before and after the run.
+
+Growth: time per article at N divided by time per article at the smallest N of the same mode
+(close to 1.0 means linear), from wall time and from CPU time (steadier on a shared machine),
+and from the marginal CPU cost, which first subtracts the CPU time of a one-article ingest into an
+empty store (imports, models; skip it with --no-startup).
+
+e5 runs only for sizes up to --e5-max: the e5 model embeds ~10-20 texts/s on a 2-core CPU.
+Prints a table; --json FILE appends every run, as it finishes, to a JSON array in FILE;
+--report FILE... prints the table of runs saved that way (runs of several invocations together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from argparse import Namespace
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+try:
+    from benchmarks import bench_ingest as _ingest
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    import bench_ingest as _ingest
+
+WORK, FORMATS = _ingest.WORK, _ingest.FORMATS
+MODES = ("no-cluster", "lexical", "e5")
+# What each mode means for `storyline ingest` (passed as STORYLINE_* variables, which the CLI
+# reads like its flags, so bench_ingest.run_cli runs it unchanged).
+MODE_ENV = {
+    "no-cluster": {"STORYLINE_CLUSTER": "false"},
+    "lexical": {"STORYLINE_CLUSTER": "true", "STORYLINE_EMBEDDER": "lexical"},
+    "e5": {"STORYLINE_CLUSTER": "true", "STORYLINE_EMBEDDER": "e5"},
+}
+MODE_FLAGS = {"no-cluster": "--no-cluster", "lexical": "--embedder lexical", "e5": "--embedder e5"}
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def corpus(n: int, seed: int = 1, formats: Sequence[str] = FORMATS,
+           dup_rate: float = 0.05) -> tuple[Path, dict]:
+    """The N-article corpus folder and its manifest (generated once, then reused)."""
+    return _ingest.corpus_for(Namespace(n=n, corpus=None, seed=seed, formats=tuple(formats),
+                                        dup_rate=dup_rate))
+
+
+def scale_db(n: int, mode: str) -> Path:
+    return WORK / f"scale-n{n}-{mode}.db"
+
+
+def run_mode(pages: Path, db: Path, n: int, mode: str) -> dict:
+    """One `storyline ingest` run of ``pages`` into a fresh store ``db`` in ``mode``."""
+    if mode not in MODE_ENV:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    saved = {key: os.environ.get(key) for key in MODE_ENV[mode]}
+    os.environ.update(MODE_ENV[mode])
+    load_before = load_average()
+    try:
+        result = _ingest.run_cli(pages, _ingest.fresh_db(db), n)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    result["command"] = f"{result['command']} {MODE_FLAGS[mode]}"
+    result["load_before"], result["load_after"] = load_before, load_average()
+    return result
+
+
+def startup(pages: Path, mode: str) -> dict:
+    """A one-article ingest into an empty store: the fixed cost of a run in ``mode``."""
+    one = WORK / "scale" / f"one-{mode}-{os.getpid()}"  # runs in parallel must not share it
+    if one.exists():
+        shutil.rmtree(one)
+    one.mkdir(parents=True)
+    first = min(pages.glob("txt/*/*.txt"))
+    shutil.copy(first, one / first.name)
+    try:
+        return run_mode(one, WORK / "scale" / f"startup-{mode}-{os.getpid()}.db", 1, mode)
+    finally:
+        shutil.rmtree(one, ignore_errors=True)
+
+
+def growth(rows: list[dict]) -> None:
+    """Per-article cost at each N relative to the smallest N of the same mode, in place. Rows
+    of one article are start-up runs: their CPU time is what the marginal cost leaves out."""
+    startups = {r["mode"]: r.get("cpu_s", r["wall_s"]) for r in rows if r["n"] <= 1}
+    for row in rows:
+        if row["n"] > 1 and row["mode"] in startups:
+            row["startup_s"] = startups[row["mode"]]
+            spent = row.get("cpu_s", row["wall_s"])
+            row["marginal_s"] = round(max(spent - row["startup_s"], 0), 2)
+    for mode in {r["mode"] for r in rows}:
+        mine = sorted((r for r in rows if r["mode"] == mode and r["n"] > 1), key=lambda r: r["n"])
+        if not mine:
+            continue
+        base = mine[0]
+        for row in mine:
+            for key, total in (("wall", "wall_s"), ("cpu", "cpu_s"), ("marginal", "marginal_s")):
+                if row.get(total) is None or not base.get(total):
+                    continue
+                ratio = (row[total] / row["n"]) / (base[total] / base["n"])
+                row[f"growth_{key}"] = round(ratio, 2)
+
+
+def render(rows: list[dict]) -> str:
+    headers = ["mode", "N", "wall s", "art/s", "CPU s", "art/CPU s", "peak RSS MB",
+               "startup CPU s", "CPU ms/art marginal", "growth wall", "growth CPU",
+               "growth marginal", "load before", "load after"]
+    table = []
+    for r in sorted(rows, key=lambda r: (MODES.index(r["mode"]), r["n"])):
+        marginal = r.get("marginal_s")
+        cpu = r.get("cpu_s")
+        table.append([r["mode"], r["n"], r["wall_s"], r["articles_per_s"], cpu,
+                      round(r["n"] / cpu, 1) if cpu else None, r.get("peak_rss_mb"),
+                      r.get("startup_s"),
+                      round(1000 * marginal / r["n"], 2) if marginal else None,
+                      r.get("growth_wall"), r.get("growth_cpu"), r.get("growth_marginal"),
+                      r["load_before"][0], r["load_after"][0]])
+    return _ingest._table(headers, table)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000", help="corpus sizes, comma-separated")
+    parser.add_argument("--modes", default="no-cluster,lexical,e5",
+                        help=f"comma-separated, of: {', '.join(MODES)}")
+    parser.add_argument("--e5-max", type=int, default=2000,
+                        help="run the e5 mode only for sizes up to this (default 2000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dup-rate", type=float, default=0.05)
+    parser.add_argument("--json", type=Path, default=None, help="append each run to FILE")
+    parser.add_argument("--no-startup", action="store_true",
+                        help="skip the one-article start-up runs (no marginal cost)")
+    parser.add_argument("--report", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="only print the table of the runs saved in these --json files")
+    args = parser.parse_args(argv)
+    if args.report:
+        rows = [r for path in args.report for r in json.loads(path.read_text(encoding="utf-8"))
+                if "mode" in r and "wall_s" in r]
+        for row in rows:  # recomputed from the start-up rows present, if any
+            row.pop("startup_s", None)
+            row.pop("marginal_s", None)
+        growth(rows)
+        print(render(rows))
+        return 0
+    try:
+        sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()})
+    except ValueError:
+        parser.error(f"--sizes must be whole numbers, got {args.sizes!r}")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad or not sizes or min(sizes) < 1:
+        parser.error(f"bad --modes {bad} or --sizes {sizes}; modes are {', '.join(MODES)}")
+
+    machine = _ingest.machine()
+    rows: list[dict] = []
+    startups: dict[str, float] = {}
+    for n in sizes:
+        folder, manifest = corpus(n, args.seed, FORMATS, args.dup_rate)
+        pages = folder / "pages"
+        for mode in modes:
+            if mode == "e5" and n > args.e5_max:
+                print(f"skipping e5 at N={n} (> --e5-max {args.e5_max})", file=sys.stderr)
+                continue
+            if not args.no_startup and mode not in startups:
+                first = startup(pages, mode)
+                rows.append({"when": datetime.now(UTC).isoformat(timespec="seconds"),
+                             "mode": mode, "n": 1, "startup": True, **first})
+                if args.json:
+                    _ingest.append_json(args.json, {**rows[-1], "machine": machine})
+                startups[mode] = first.get("cpu_s", first["wall_s"])
+                print(f"start-up {mode}: {first['wall_s']} s, peak RSS {first.get('peak_rss_mb')} "
+                      f"MB (load {first['load_before'][0]})", file=sys.stderr)
+            print(f"ingest N={n} {mode} ...", file=sys.stderr)
+            result = run_mode(pages, scale_db(n, mode), manifest["n"], mode)
+            row = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "mode": mode,
+                   "n": manifest["n"], "corpus": str(folder), "db": str(scale_db(n, mode)),
+                   **result}
+            rows.append(row)
+            print(f"  {row['wall_s']} s, {row['articles_per_s']} articles/s, peak RSS "
+                  f"{row.get('peak_rss_mb')} MB, load {row['load_before'][0]} -> "
+                  f"{row['load_after'][0]}: {row['summary']}", file=sys.stderr)
+            if args.json:
+                _ingest.append_json(args.json, {**row, "machine": machine})
+    growth(rows)
+    print(render(rows))
+    if args.json:
+        _ingest.append_json(args.json, {"summary": "bench_scale", "sizes": sizes, "modes": modes,
+                                        "rows": rows, "machine": machine})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
