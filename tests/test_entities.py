@@ -135,3 +135,70 @@ def test_english_capitalised_names():
     assert entity_key("Horne", "PER", "en") in found
     assert found.get(entity_key("Washington", "LOC", "en")) == "LOC"
     assert entity_key("Tuesday", "MISC", "en") not in found
+
+
+def test_sentence_initial_function_words_are_not_entities():
+    # Вона, Мені, Тому have rare surname/name parses; Крім sounds like the alias Крим.
+    text = (
+        "Вона прийшла пізно. Мені сказали чекати. Тому ми пішли. Крім того, ми мовчали. "
+        "Далі було тихо. Люди чекали."
+    )
+    mentions = extract_mentions([Paragraph(text, "uk")], "uk")
+    assert [m.text for m in mentions] == []
+
+
+def test_function_word_check_keeps_sentence_initial_names():
+    text = "Зеленський прийшов пізно. Мені сказав Шевченко. Польща чекала."
+    found = [m.text for m in extract_mentions([Paragraph(text, "uk")], "uk")]
+    assert found == ["Зеленський", "Шевченко", "Польща"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        (
+            "Торік вона жила у Львові, потім переїхала до Канади, а взимку знову була в Одесі.",
+            "uk",
+            {"Львові": "LOC", "Канади": "LOC", "Одесі": "LOC"},
+        ),
+        (
+            "Делегація прилетіла до Харкова і поговорила з Петренком.",
+            "uk",
+            {"Харкова": "LOC", "Петренком": "PER"},
+        ),
+        ("Журналисты были в Одессе, а потом во Львове.", "ru", {"Одессе": "LOC", "Львове": "LOC"}),
+        ("Лист надіслали до Ірини.", "uk", {"Ірини": "PER"}),
+    ],
+)
+def test_name_after_place_preposition_is_a_place(text, lang, expected):
+    found = {m.text: m.type for m in extract_mentions([Paragraph(text, lang)], lang)}
+    assert found == expected
+
+
+def test_place_preposition_keeps_the_key():
+    # Львові was typed PER (surname Львов); the LOC key is the same single-word skeleton.
+    mention = next(m for m in extract_mentions([Paragraph("Ми були у Львові.", "uk")], "uk"))
+    assert mention.type == "LOC"
+    assert mention.key == entity_key("Львові", "PER", "uk") == entity_key("Львів", "LOC", "uk")
+
+
+def test_legal_form_and_quoted_name_are_one_organisation():
+    text = (
+        "Підрядником стало ТОВ «Зоряний Міст», а ліс постачало ДП «Ліси «Полісся». "
+        'Газ купили у ПАО "Газпром".'
+    )
+    mentions = extract_mentions([Paragraph(text, "uk")], "uk")
+    orgs = [(m.text, m.type) for m in mentions]
+    assert ("ТОВ «Зоряний Міст»", "ORG") in orgs
+    assert ("ДП «Ліси «Полісся»", "ORG") in orgs
+    assert ('ПАО "Газпром"', "ORG") in orgs
+    assert not any(m.text in ("ТОВ", "ДП", "ПАО", "Міст") for m in mentions)
+    # The key is the quoted name's: ПАО "Газпром" is the company named «Газпром» elsewhere.
+    gazprom = next(m for m in mentions if "Газпром" in m.text)
+    assert gazprom.key == entity_key("Газпром", "ORG", "ru") == entity_key("ПАТ «Газпром»", "ORG", "uk")
+
+
+def test_word_after_opening_guillemet_is_not_a_sentence_start():
+    text = "Контракт отримала компанія «Укрбудсервіс» з Черкас."
+    found = {m.text: m.type for m in extract_mentions([Paragraph(text, "uk")], "uk")}
+    assert found.get("Укрбудсервіс") == "ORG"

@@ -31,12 +31,20 @@ TYPES = ("PER", "ORG", "LOC", "MISC")
 # Words with digits too (G7, "Північний потік-2"); hyphens and apostrophes stay inside a word.
 TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’ʼ][^\W_]+)*")
 # A token starts a sentence after these, or right after an opening quote (not after a closing one:
-# "...," Biden said).
-SENTENCE_END = re.compile(r"[.!?…:;\n]|\s[-–—]\s|[«\"“„]$")
+# "...," Biden said). Not after «: mid-sentence it opens a name (компанія «Укрбуд»), and a quoted
+# sentence has a sentence end (сказав: «Ми) or the paragraph start before it.
+SENTENCE_END = re.compile(r"[.!?…:;\n]|\s[-–—]\s|[\"“„]$")
+# A quoted company name after a legal form: one level of nested «» (ТОВ «ЛБК «Наш Дом»»), else up
+# to the first » (ДП «НАЕК «Енергоатом» as often written), or straight or curly quotes.
+QUOTED_NAME = (
+    r"(?:«[^«»\n]*«[^«»\n]*»[^«»\n]*»|«[^»\n]{1,120}»"
+    r"|\"[^\"\n]{1,120}\"|“[^”\n]{1,120}”|„[^“”\n]{1,120}[“”])"
+)
 EDGE_JUNK = " \t\n\"'«»“”„‘’()[]{}.,;:!?-–—"
 ROMAN = re.compile(r"[IVXLC]+")
 PERSON_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
 MAX_GAZETTEER_WORDS = 5
+QUOTES = frozenset('«"“„')
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,11 @@ class EntityData:
     acronym_types: dict[str, str]
     hints: dict[str, frozenset[str]]
     not_entities: frozenset[str]
+    function_tags: frozenset[str]  # pymorphy3 POS/grammemes of words that open sentences, not names
+    sentence_start_words: frozenset[str]  # lowercase surface forms, never a name at a sentence start
+    place_prepositions: dict[str, frozenset[str]]  # lang -> prepositions that put a place after them
+    legal_forms: frozenset[str]  # ТОВ, ПАО: with a quoted name after them, one ORG mention
+    legal_name: re.Pattern[str]  # a legal form followed by a quoted name
 
 
 @lru_cache(maxsize=1)
@@ -136,7 +149,26 @@ def load_data() -> EntityData:
             skeletons[phrase_skeleton(_lemmas(words, lang))] = (key, kind)
     acronym_types = {a.upper(): kind for kind, names in raw["acronym_types"].items() for a in names}
     hints = {kind: frozenset(words) for kind, words in raw["hints"].items()}
-    return EntityData(exact, skeletons, acronym_types, hints, frozenset(raw["not_entities"]["words"]))
+    start = raw["sentence_start"]
+    return EntityData(
+        exact,
+        skeletons,
+        acronym_types,
+        hints,
+        frozenset(raw["not_entities"]["words"]),
+        frozenset(start["function_tags"]),
+        frozenset(w.lower() for w in start["words"]),
+        {lang: frozenset(words) for lang, words in raw["place_prepositions"].items()},
+        frozenset(raw["legal_forms"]["words"]),
+        _legal_name_pattern(raw["legal_forms"]["words"]),
+    )
+
+
+def _legal_name_pattern(forms: Sequence[str]) -> re.Pattern[str]:
+    if not forms or not all(isinstance(f, str) and f.strip() for f in forms):
+        raise ConfigError(f"entities.toml: legal_forms.words must be non-empty strings, got {forms!r}")
+    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})[ \u00a0]?{QUOTED_NAME}")
 
 
 def alias_of(words: Sequence[str], lang: str | None) -> tuple[str, str] | None:
@@ -158,6 +190,8 @@ def entity_key(name: str, type: str, lang: str | None) -> str:
     if type not in TYPES:
         raise ValueError(f"entity type must be one of {TYPES}, got {type!r}")
     words = _words(name)
+    if type == "ORG" and len(words) > 1 and words[0] in load_data().legal_forms:
+        words = words[1:]  # ПАТ «Газпром» is «Газпром»
     if not words:
         return ""
     found = alias_of(words, lang)
@@ -212,20 +246,68 @@ def _known_name(token: _Token, data: EntityData) -> bool:
     return bool(_person_kinds(token.text, token.lang))
 
 
-def _type_of(run: Sequence[_Token], before: _Token | None, data: EntityData) -> str:
+@lru_cache(maxsize=100_000)
+def _has_function_reading(word: str, lang: str, tags: frozenset[str]) -> bool:
+    """Some pymorphy3 parse of the word is a pronoun, adverb, conjunction, particle, preposition...
+    Any parse counts, not only the best one: Вона's top parses are the surname "Вон"."""
+    if lang not in ("uk", "ru"):
+        return False
+    from storyline.nlp.lemmas import morph
+
+    return any(tags & parse.tag.grammemes for parse in morph(lang).parse(word))
+
+
+def _function_word_start(token: _Token, data: EntityData) -> bool:
+    """A sentence-initial word that is a function word (Вона, Тому, Крім) or a listed non-name."""
+    if not token.sentence_start:
+        return False
+    if token.text.lower() in data.sentence_start_words:
+        return True
+    return _has_function_reading(token.text, token.lang, data.function_tags)
+
+
+@lru_cache(maxsize=100_000)
+def _only_person(word: str, lang: str) -> bool:
+    """Morphology knows the word as a person and not as a common inanimate noun: Путіна, Ірини,
+    but not Львові (surname Львов, also львів inan) or Одесі (no person reading)."""
+    if not _person_kinds(word, lang):
+        return False
+    from storyline.nlp.lemmas import morph
+
+    for parse in morph(lang).parse(word):
+        grammemes = parse.tag.grammemes
+        if "NOUN" in grammemes and "inan" in grammemes and not grammemes & PERSON_GRAMMEMES:
+            return False
+    return True
+
+
+def _after_place_preposition(
+    run: Sequence[_Token], before: _Token | None, quoted: bool, data: EntityData
+) -> bool:
+    """у Львові, до Канади, в Одессе: a Cyrillic name after a place preposition, not a person
+    (nor a quoted name: на «Укрбуді» is a company)."""
+    if before is None or quoted or run[0].lang not in ("uk", "ru"):
+        return False
+    if before.text.lower() not in data.place_prepositions.get(before.lang, frozenset()):
+        return False
+    return not _only_person(run[0].text, run[0].lang)
+
+
+def _type_of(run: Sequence[_Token], before: _Token | None, quoted: bool, data: EntityData) -> str:
+    """The type of a capitalised run; ``quoted`` when an opening quote separates it from ``before``."""
     lemmas = [lemma(t.text, t.lang) for t in run]
     kinds: set[str] = set()
     for t in run:
         kinds |= _person_kinds(t.text, t.lang)
     hint = lemma(before.text, before.lang) if before is not None and not _capitalised(before) else None
     first_kinds = _person_kinds(run[0].text, run[0].lang)
-    if any(w in data.hints["ORG"] for w in lemmas):
-        return "ORG"
+    if any(w in data.hints["ORG"] for w in lemmas) or (quoted and hint in data.hints["ORG"]):
+        return "ORG"  # Міністерство фінансів; компанія «Укрбуд»
     if len(run) == 1 and _is_acronym(run[0].text):
         return data.acronym_types.get(run[0].text.upper(), "ORG")
     if hint in data.hints["PER"] or (len(run) >= 2 and "Name" in first_kinds):
         return "PER"
-    if any(w in data.hints["LOC"] for w in lemmas[1:]):
+    if any(w in data.hints["LOC"] for w in lemmas[1:]) or _after_place_preposition(run, before, quoted, data):
         return "LOC"
     if kinds & PERSON_GRAMMEMES and "Geox" not in kinds:
         return "PER"
@@ -258,10 +340,20 @@ def find_mentions(text: str, lang: str | None, paragraph: int = 0) -> list[Menti
     data = load_data()
     tokens = _tokens(text, lang)
     out: list[Mention] = []
+    legal = {m.start(): m.end() for m in data.legal_name.finditer(text)}
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if not _capitalised(tok) or tok.text[0].isdigit():
+        if tok.start in legal:
+            # 0. a legal form and its quoted name: ТОВ «Бюро Ейнштейн» is one organisation.
+            end = legal[tok.start]
+            surface = text[tok.start : end]
+            out.append(Mention(surface, "ORG", entity_key(surface, "ORG", lang), paragraph, tok.start, end))
+            while i < len(tokens) and tokens[i].start < end:
+                i += 1
+            continue
+        # A sentence-opening function word goes before the gazetteer: Крім sounds like Крим.
+        if not _capitalised(tok) or tok.text[0].isdigit() or _function_word_start(tok, data):
             i += 1
             continue
         # 1. the alias gazetteer, longest match first (Білий дім, Сполучених Штатах).
@@ -302,6 +394,7 @@ def find_mentions(text: str, lang: str | None, paragraph: int = 0) -> list[Menti
         while run and (
             lemma(run[0].text, run[0].lang) in data.not_entities
             or lemma(run[0].text, run[0].lang) in stop
+            or _function_word_start(run[0], data)
             or (
                 run[0].sentence_start
                 and not _known_name(run[0], data)
@@ -319,7 +412,8 @@ def find_mentions(text: str, lang: str | None, paragraph: int = 0) -> list[Menti
         for part in _split_runs(run):
             surface = text[part[0].start : part[-1].end]
             found = alias_of([t.text for t in part], part[0].lang)
-            kind = found[1] if found else _type_of(part, before, data)
+            quoted = before is not None and text[before.end : part[0].start].strip() in QUOTES
+            kind = found[1] if found else _type_of(part, before, quoted, data)
             key = found[0] if found else entity_key(surface, kind, part[0].lang)
             if key:
                 out.append(Mention(surface, kind, key, paragraph, part[0].start, part[-1].end))
