@@ -16,6 +16,10 @@ and from the marginal CPU cost, which first subtracts the CPU time of a one-arti
 empty store (imports, models; skip it with --no-startup).
 
 e5 runs only for sizes up to --e5-max: the e5 model embeds ~10-20 texts/s on a 2-core CPU.
+With --sample SECONDS, a thread samples the run's store (articles stored) and the CPU time of the
+ingest process: CPU ms per article over tenths of the run, which shows cost growth inside one
+large run (e.g. 0 -> 100k) even when it cannot finish.
+
 Prints a table; --json FILE appends every run, as it finishes, to a JSON array in FILE;
 --report FILE... prints the table of runs saved that way (runs of several invocations together).
 """
@@ -26,7 +30,10 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import sys
+import threading
+import time
 from argparse import Namespace
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -64,16 +71,113 @@ def scale_db(n: int, mode: str) -> Path:
     return WORK / f"scale-n{n}-{mode}.db"
 
 
-def run_mode(pages: Path, db: Path, n: int, mode: str) -> dict:
-    """One `storyline ingest` run of ``pages`` into a fresh store ``db`` in ``mode``."""
+class Sampler(threading.Thread):
+    """Every ``interval`` seconds, while a run goes on: the articles in its store, the CPU time
+    and RSS of the `storyline ingest` child. The CPU time per article between samples shows
+    whether cost grows with the store inside one run, whatever the machine's load."""
+
+    def __init__(self, db: Path, interval: float):
+        super().__init__(daemon=True)
+        if interval <= 0:
+            raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
+        self.db, self.interval = db, interval
+        self.samples: list[dict] = []
+        self.stopped = threading.Event()
+        self.started_at = time.perf_counter()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            pid = _ingest_child(os.getpid())
+            stored = _count_articles(self.db)
+            if pid is None or stored is None:
+                continue
+            cpu, rss = _cpu_and_rss(pid)
+            if cpu is not None:
+                self.samples.append({"t": round(time.perf_counter() - self.started_at, 1),
+                                     "stored": stored, "cpu_s": cpu, "rss_mb": rss,
+                                     "load": load_average()[0]})
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _ingest_child(pid: int) -> int | None:
+    stack = _children(pid)
+    while stack:
+        child = stack.pop()
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"ingest" in cmdline and not cmdline[0].endswith(b"time"):
+            return child
+        stack.extend(_children(child))
+    return None
+
+
+def _cpu_and_rss(pid: int) -> tuple[float | None, float | None]:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, IndexError):
+        return None, None
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15 of stat)
+    rss = next((int(line.split()[1]) / 1024 for line in status.splitlines()
+                if line.startswith("VmRSS")), None)
+    return round(cpu, 2), round(rss, 1) if rss is not None else None
+
+
+def _count_articles(db: Path) -> int | None:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.Error:
+        return None
+
+
+def cost_curve(samples: list[dict], blocks: int = 10) -> list[dict]:
+    """CPU ms per article stored, over ``blocks`` stretches of the run (by articles stored)."""
+    points = [s for s in samples if s["stored"] > 0]
+    if len(points) < 2:
+        return []
+    last = points[-1]["stored"]
+    step = max(last // blocks, 1)
+    curve, start = [], points[0]
+    for point in points[1:]:
+        if point["stored"] - start["stored"] >= step or point is points[-1]:
+            done = point["stored"] - start["stored"]
+            if done > 0:
+                curve.append({"from": start["stored"], "to": point["stored"],
+                              "cpu_ms_per_article": round(1000 * (point["cpu_s"] - start["cpu_s"])
+                                                          / done, 2),
+                              "rss_mb": point["rss_mb"], "load": point["load"]})
+            start = point
+    return curve
+
+
+def run_mode(pages: Path, db: Path, n: int, mode: str, sample: float = 0) -> dict:
+    """One `storyline ingest` run of ``pages`` into a fresh store ``db`` in ``mode``; with
+    ``sample`` > 0, the store and the child's CPU time are sampled every ``sample`` seconds."""
     if mode not in MODE_ENV:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     saved = {key: os.environ.get(key) for key in MODE_ENV[mode]}
     os.environ.update(MODE_ENV[mode])
     load_before = load_average()
+    url = _ingest.fresh_db(db)
+    sampler = Sampler(db, sample) if sample > 0 else None
+    if sampler:
+        sampler.start()
     try:
-        result = _ingest.run_cli(pages, _ingest.fresh_db(db), n)
+        result = _ingest.run_cli(pages, url, n)
     finally:
+        if sampler:
+            sampler.stopped.set()
+            sampler.join()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -81,6 +185,9 @@ def run_mode(pages: Path, db: Path, n: int, mode: str) -> dict:
                 os.environ[key] = value
     result["command"] = f"{result['command']} {MODE_FLAGS[mode]}"
     result["load_before"], result["load_after"] = load_before, load_average()
+    if sampler:
+        result["samples"] = sampler.samples
+        result["cost_curve"] = cost_curve(sampler.samples)
     return result
 
 
@@ -137,6 +244,18 @@ def render(rows: list[dict]) -> str:
     return _ingest._table(headers, table)
 
 
+def render_curves(rows: list[dict]) -> str:
+    out = []
+    for r in rows:
+        if r.get("cost_curve"):
+            out.append(f"\nCPU ms per article along the run: {r['mode']}, N={r['n']}")
+            out.append(_ingest._table(
+                ["articles stored", "CPU ms/article", "RSS MB", "load"],
+                [[f"{c['from']}-{c['to']}", c["cpu_ms_per_article"], c["rss_mb"], c["load"]]
+                 for c in r["cost_curve"]]))
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes, comma-separated")
@@ -149,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="append each run to FILE")
     parser.add_argument("--no-startup", action="store_true",
                         help="skip the one-article start-up runs (no marginal cost)")
+    parser.add_argument("--sample", type=float, default=0, metavar="SECONDS",
+                        help="sample the store and the run's CPU time every SECONDS: CPU ms per "
+                             "article along the run (cost growth inside one run)")
     parser.add_argument("--report", type=Path, nargs="+", default=None, metavar="JSON",
                         help="only print the table of the runs saved in these --json files")
     args = parser.parse_args(argv)
@@ -160,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             row.pop("marginal_s", None)
         growth(rows)
         print(render(rows))
+        print(render_curves(rows))
         return 0
     try:
         sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()})
@@ -190,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"start-up {mode}: {first['wall_s']} s, peak RSS {first.get('peak_rss_mb')} "
                       f"MB (load {first['load_before'][0]})", file=sys.stderr)
             print(f"ingest N={n} {mode} ...", file=sys.stderr)
-            result = run_mode(pages, scale_db(n, mode), manifest["n"], mode)
+            result = run_mode(pages, scale_db(n, mode), manifest["n"], mode, args.sample)
             row = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "mode": mode,
                    "n": manifest["n"], "corpus": str(folder), "db": str(scale_db(n, mode)),
                    **result}
@@ -202,6 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _ingest.append_json(args.json, {**row, "machine": machine})
     growth(rows)
     print(render(rows))
+    print(render_curves(rows))
     if args.json:
         _ingest.append_json(args.json, {"summary": "bench_scale", "sizes": sizes, "modes": modes,
                                         "rows": rows, "machine": machine})
