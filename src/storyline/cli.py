@@ -167,6 +167,25 @@ def export(db, fmt, output):
         click.echo(f"{count} articles written to {output}", err=True)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 for every interface.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@db_option
+@config_option
+@click.option("--token-env", default="STORYLINE_API_TOKEN", show_default=True, metavar="NAME",
+              help="Environment variable holding the API token that POST /api/articles needs. "
+                   "Without one, only a server on 127.0.0.1 takes writes (from this machine).")
+@reports_errors
+def serve(host, port, db, config, token_env):
+    """Serve the HTTP API (/api, OpenAPI at /openapi.json, docs at /docs) and the web pages."""
+    from storyline.app import serve as run_server
+
+    settings = load_settings(config, db=db)
+    run_server(settings, host=host, port=port, api_token=os.environ.get(token_env) or None,
+               echo=click.echo)
+
+
 main.add_command(stories)
 main.add_command(story)
 main.add_command(eval_group)

@@ -256,26 +256,39 @@ def list_stories(
     lang: str | None = None,
     since: datetime | None = None,
     *,
+    until: datetime | None = None,
+    outlet: str | None = None,
+    offset: int = 0,
     now: datetime | None = None,
     model: str | None = None,
 ) -> list[StorySummary]:
-    """The ``limit`` best stories, best first: with an article in ``lang`` (when given; it is
-    also the headline language) and a last article not before ``since`` (when given)."""
+    """The ``limit`` best stories, best first, after skipping the ``offset`` best: with an
+    article in ``lang`` (when given; it is also the headline language), a last article not
+    before ``since``, a first article not after ``until`` and an article from ``outlet`` (any
+    spelling of its name's case and spaces), each when given."""
     if not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a whole number >= 1, got {limit!r}")
+    if not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be a whole number >= 0, got {offset!r}")
     since = _utc(since) if since is not None else None
+    until = _utc(until) if until is not None else None
     rows = {
         r.id: r
         for r in store.load_clusters("story", active_since=since)
-        if since is None or (r.last is not None and _utc(r.last) >= since)
+        if (since is None or (r.last is not None and _utc(r.last) >= since))
+        and (until is None or (r.first is not None and _utc(r.first) <= until))
     }
     facts: dict[str, list[ArticleFacts]] = defaultdict(list)
     for fact in store.article_facts(rows):
         facts[fact.story_id].append(fact)
     if lang:
         facts = {sid: arts for sid, arts in facts.items() if any(a.lang == lang for a in arts)}
+    if outlet:
+        name = _outlet_key(outlet)
+        facts = {sid: arts for sid, arts in facts.items() if any(_outlet_key(a.source) == name for a in arts)}
     reference = now or store.latest_cluster_time("story")
-    ranked = rank_stories({sid: facts[sid] for sid in rows if sid in facts}, reference)[:limit]
+    ranked = rank_stories({sid: facts[sid] for sid in rows if sid in facts}, reference)
+    ranked = ranked[offset : offset + limit]
     model = model or _default_model(store)
     ids = [a.id for sid, _ in ranked for a in facts[sid]]
     vectors = _vectors(store, model, ids)
@@ -538,6 +551,11 @@ def _outlets(articles: Iterable) -> tuple[str, ...]:
             name = " ".join(a.source.split())
             spellings[name.casefold()][name] += 1
     return tuple(sorted(c.most_common(1)[0][0] for c in spellings.values()))
+
+
+def _outlet_key(name: str | None) -> str:
+    """What two spellings of one outlet share (the grouping ``_outlets`` makes)."""
+    return " ".join((name or "").split()).casefold()
 
 
 def _default_model(store: Store) -> str | None:
