@@ -100,10 +100,34 @@ def _mount_web(app: FastAPI) -> None:
 def _api_openapi(app: FastAPI) -> dict:
     """The OpenAPI document of the /api routes: the web pages are HTML for people, not an API."""
     if app.openapi_schema is None:
-        routes = [r for r in app.routes if getattr(r, "path", "").startswith("/api/")]
-        app.openapi_schema = get_openapi(title=app.title, version=app.version,
-                                         description=app.description, routes=routes)
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        doc["paths"] = {path: ops for path, ops in doc["paths"].items() if path.startswith("/api/")}
+        schemas = doc.get("components", {}).get("schemas", {})
+        used = _referenced(doc["paths"], schemas)
+        for name in set(schemas) - used:
+            del schemas[name]
+        app.openapi_schema = doc
     return app.openapi_schema
+
+
+def _referenced(node, schemas: dict) -> set[str]:
+    """Names of the component schemas ``node`` refers to, directly or through other schemas."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found and name in schemas:
+                    found.add(name)
+                    pending.append(schemas[name])
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
 
 
 def openapi_document() -> dict:
