@@ -373,3 +373,54 @@ def test_span_formats():
     assert format_span(a, a, UTC) == "9 Oct 2025"
     assert format_span(a, a.replace(year=2026), UTC) == "9 Oct 2025 – 9 Oct 2026"
     assert format_span(None, None, UTC) == "undated"
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def test_search_page_without_a_query_shows_the_form(client):
+    response = client.get("/search")
+    assert response.status_code == 200
+    assert 'role="search"' in response.text and 'name="q"' in response.text
+    assert 'class="results"' not in response.text
+
+
+def test_search_marks_matches_and_lists_stories(client):
+    html = client.get("/search", params={"q": "страховий пул"}).text
+    assert re.search(r"\d+ articles match", text_of(html))
+    assert "<mark>" in html
+    marked = re.findall(r"<mark>([^<]+)</mark>", html)
+    assert any(word.casefold().startswith(("страхов", "пул")) for word in marked)
+    assert 'class="story-hits"' in html and 'href="/stories/st_' in html
+    assert 'href="/articles/' in html
+    assert 'value="страховий пул"' in html
+
+
+def test_search_filters_by_language(client):
+    html = client.get("/search", params={"q": "страховий пул", "lang": "ru"}).text
+    results = html[html.index('class="results"') :]
+    assert 'class="badge lang-ru"' in results
+    assert 'class="badge lang-uk"' not in results and 'class="badge lang-en"' not in results
+    assert '<option value="ru" selected>' in html
+
+
+def test_search_shows_a_hostile_article_as_text(client):
+    html = client.get("/search", params={"q": "lighthouse keepers radios"}).text
+    assert f'href="/articles/{HOSTILE_ID}"' in html
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html and "<mark>" in html
+
+
+def test_search_with_no_match_says_so(client):
+    html = client.get("/search", params={"q": "qwxzv"}).text
+    assert "Nothing matches" in html
+
+
+@pytest.mark.parametrize(
+    "params, status",
+    [({"q": "пул " * 200}, 400), ({"q": "пул", "page": "400"}, 404), ({"q": "пул", "lang": "x!"}, 400)],
+)
+def test_search_errors_are_site_pages(client, params, status):
+    response = client.get("/search", params=params)
+    assert response.status_code == status
+    assert 'class="site-header"' in response.text

@@ -65,6 +65,7 @@ def environment() -> jinja2.Environment:
         host=url_host,
         plural=plural,
         path=path_segment,
+        langsort=lambda langs: sorted(langs, key=lang_rank),
     )
     return env
 
@@ -123,6 +124,12 @@ def lang_name(code: str | None) -> str:
     if not code:
         return "Unknown language"
     return LANG_NAMES.get(code, code.upper())
+
+
+def lang_rank(code: str | None) -> tuple[int, str]:
+    """uk, ru, en first (the order of the stream), any other language after them."""
+    order = tuple(LANG_NAMES)
+    return (order.index(code) if code in order else len(order), code or "")
 
 
 def link_url(url: str | None) -> str | None:

@@ -171,6 +171,7 @@ def story_page(request: Request, store: StoreDep, story_id: str, lang: str | Non
         wide=timeline.layout(view.timeline, zone, timeline.WIDE),
         narrow=timeline.layout(view.timeline, zone, timeline.NARROW),
         event_numbers=numbers,
+        sources={a.id: a.source for refs in view.articles_by_lang.values() for a in refs},
         quotes_shown=QUOTES_SHOWN,
     )
 
