@@ -309,6 +309,15 @@ def test_ingest_one_record_then_idempotent_then_updated(writable_db):
     assert api.get("/api/health").json()["articles"] == 53
 
 
+def test_a_write_clears_cached_listings(writable_db):
+    api = writer(writable_db)
+    before = api.get("/api/stories", params={"outlet": "Test Wire"}).json()["stories"]
+    assert before == []
+    api.post("/api/articles", json=record(12), headers={"Authorization": f"Bearer {TOKEN}"})
+    after = api.get("/api/stories", params={"outlet": "Test Wire"}).json()["stories"]
+    assert [s["outlets"] for s in after] == [["Test Wire"]]
+
+
 def test_ingest_a_list_with_bad_records(writable_db):
     api = writer(writable_db)
     records = [record(2), {"id": "bad-type", "text": 42}, "not an object", record(3),

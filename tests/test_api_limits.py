@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from storyline.api.cache import ResultCache
 from storyline.api.deps import moment
 from storyline.api.errors import ApiError
 from storyline.api.limits import BodyLimit, TokenBucket
@@ -110,3 +114,76 @@ def test_moment_refuses_what_is_not_a_date(text):
     with pytest.raises(ApiError) as caught:
         moment(text, "until")
     assert caught.value.status_code == 422 and caught.value.message.startswith("until:")
+
+
+# -- the answer cache --------------------------------------------------------------------------
+
+
+def test_cache_keeps_answers_for_ttl():
+    clock = Clock()
+    cache = ResultCache(10, clock=clock)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert cache.get("k", compute) == 1
+    assert cache.get("k", compute) == 1
+    assert cache.get("other", compute) == 2
+    clock.now += 10
+    assert cache.get("k", compute) == 3
+
+
+def test_cache_off_and_cleared():
+    off = ResultCache(0)
+    assert [off.get("k", lambda n=n: n) for n in range(3)] == [0, 1, 2]
+    cache = ResultCache(60, clock=Clock())
+    cache.get("k", lambda: "old")
+    cache.clear()
+    assert cache.get("k", lambda: "new") == "new"
+
+
+def test_an_answer_computed_across_a_clear_is_not_kept():
+    cache = ResultCache(60, clock=Clock())
+
+    def compute_while_a_write_lands():
+        cache.clear()
+        return "stale"
+
+    assert cache.get("k", compute_while_a_write_lands) == "stale"
+    assert cache.get("k", lambda: "fresh") == "fresh"
+
+
+def test_cache_evicts_the_least_recently_used():
+    cache = ResultCache(60, max_entries=2, clock=Clock())
+    for key in ("a", "b"):
+        cache.get(key, lambda key=key: key)
+    cache.get("a", lambda: "recomputed")  # a is fresh again, b is now the oldest
+    cache.get("c", lambda: "c")
+    assert cache.get("a", lambda: "recomputed") == "a"
+    assert cache.get("b", lambda: "recomputed") == "recomputed"
+
+
+def test_concurrent_misses_compute_once():
+    cache = ResultCache(60)
+    calls = []
+    gate = threading.Event()
+
+    def slow():
+        calls.append(1)
+        gate.wait(5)
+        return "value"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(cache.get, "k", slow) for _ in range(8)]
+        time.sleep(0.2)
+        gate.set()
+        assert {f.result() for f in futures} == {"value"}
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"ttl": -1}, {"ttl": 1, "max_entries": 0}])
+def test_cache_arguments(kwargs):
+    with pytest.raises(ValueError):
+        ResultCache(**kwargs)

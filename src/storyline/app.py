@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from storyline.api import articles, errors, health, search, stories
+from storyline.api.cache import ResultCache
 from storyline.api.deps import ApiState
 from storyline.api.health import storyline_version
 from storyline.api.limits import DEFAULT_MAX_BODY_BYTES, BodyLimit, TokenBucket
@@ -46,13 +47,16 @@ class ApiLimits:
 
 def create_app(settings: Settings | None = None, *, api_token: str | None = None,
                store: Store | None = None, local_writes: bool = False,
-               limits: ApiLimits | None = None) -> FastAPI:
+               limits: ApiLimits | None = None, cache_seconds: float = 10.0) -> FastAPI:
     """The application over ``store`` (or the store at ``settings.db``, opened now and closed
     when the app shuts down).
 
     Writes (``POST /api/articles``) need ``api_token`` as a Bearer token when it is given;
     without a token they are refused, unless ``local_writes`` (set by ``storyline serve`` only
-    when it binds a loopback address) lets requests from this machine write."""
+    when it binds a loopback address) lets requests from this machine write.
+
+    Story listings and search answers are kept ``cache_seconds`` (0: not at all); a write through
+    the app clears them, a write by another process shows when they expire."""
     settings = settings or Settings()
     limits = limits or ApiLimits()
     owns = store is None
@@ -62,7 +66,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
         access = WriteAccess(token=api_token or None, local_writes=local_writes, bucket=bucket)
         guard = threading.Lock() if _in_memory(store) else contextlib.nullcontext()
         state = ApiState(store=store, settings=_store_embedder(settings, store), access=access,
-                         owns_store=owns, guard=guard)
+                         owns_store=owns, guard=guard, cache=ResultCache(cache_seconds))
     except BaseException:
         if owns:
             store.close()

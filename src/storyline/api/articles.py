@@ -72,4 +72,7 @@ async def post_articles(request: Request, state: StateDep) -> dict:
 
 def _ingest(state: ApiState, texts: list[str]) -> list[ingest.Outcome]:
     with state.write_lock, state.guard:
-        return ingest.ingest_records(texts, state.store, state.settings)
+        try:
+            return ingest.ingest_records(texts, state.store, state.settings)
+        finally:
+            state.cache.clear()

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from storyline.api.cache import ResultCache
 from storyline.api.errors import ApiError
 from storyline.api.security import WriteAccess
 from storyline.settings import Settings
@@ -28,6 +29,7 @@ class ApiState:
     settings: Settings
     access: WriteAccess
     owns_store: bool = True
+    cache: ResultCache = field(default_factory=lambda: ResultCache(0))
     # An in-memory SQLite store is one connection shared by every thread: reads take turns.
     # A file or a server store pools connections, and WAL lets readers run beside a writer.
     guard: contextlib.AbstractContextManager = field(default_factory=contextlib.nullcontext)

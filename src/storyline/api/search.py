@@ -10,6 +10,7 @@ from storyline.api.deps import (
     Limit,
     Offset,
     Since,
+    StateDep,
     StoreDep,
     Until,
     check_range,
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api", tags=["search"])
 
 
 @router.get("/search", response_model=SearchResponse, responses=errors(422))
-def get_search(store: StoreDep,
+def get_search(state: StateDep, store: StoreDep,
                q: Annotated[str, Query(min_length=1, max_length=500, description="The query.")],
                lang: Annotated[list[str] | None, Query(
                    max_length=10, description="Languages to keep (repeat for several).")] = None,
@@ -45,7 +46,11 @@ def get_search(store: StoreDep,
         limit=limit,
         offset=offset,
     )
-    results = search(store, query)
+    key = ("search", q, query.langs, query.outlets, start, end, limit, offset)
+    return state.cache.get(key, lambda: _answer(q, limit, offset, search(store, query)))
+
+
+def _answer(q: str, limit: int, offset: int, results) -> dict:
     return {
         "query": results.query if isinstance(results.query, str) else q,
         "total": results.total,

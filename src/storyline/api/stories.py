@@ -12,6 +12,7 @@ from storyline.api.deps import (
     Offset,
     Outlet,
     Since,
+    StateDep,
     StoreDep,
     Until,
     check_range,
@@ -31,24 +32,30 @@ ReaderLang = Annotated[str | None, Query(
 
 
 @router.get("/stories", response_model=StoryList, responses=errors(422))
-def get_stories(store: StoreDep, limit: Limit = 20, offset: Offset = 0, lang: Lang = None,
-                since: Since = None, until: Until = None, outlet: Outlet = None) -> dict:
+def get_stories(state: StateDep, store: StoreDep, limit: Limit = 20, offset: Offset = 0,
+                lang: Lang = None, since: Since = None, until: Until = None,
+                outlet: Outlet = None) -> dict:
     """Stories, best first: outlets, languages, articles, recency and velocity.
 
     Filters: `lang` (an article in it; headlines in it too), `since` (a last article on or
     after), `until` (a first article on or before), `outlet` (an article from it)."""
     start, end = moment(since, "since"), moment(until, "until", end_of_day=True)
     check_range(start, end)
-    # One more than asked for tells whether a next page exists.
-    items = list_stories(store, limit + 1, lang=lang_of(lang), since=start, until=end,
-                         outlet=outlet.strip() if outlet else None, offset=offset)
-    page = items[:limit]
-    return {
-        "stories": [summary_to_dict(item, rank) for rank, item in enumerate(page, offset + 1)],
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if len(items) > limit else None,
-    }
+    lang, outlet = lang_of(lang), " ".join(outlet.split()).casefold() if outlet else None
+
+    def page() -> dict:
+        # One more than asked for tells whether a next page exists.
+        items = list_stories(store, limit + 1, lang=lang, since=start, until=end, outlet=outlet,
+                             offset=offset)
+        return {
+            "stories": [summary_to_dict(item, rank)
+                        for rank, item in enumerate(items[:limit], offset + 1)],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if len(items) > limit else None,
+        }
+
+    return state.cache.get(("stories", limit, offset, lang, start, end, outlet), page)
 
 
 @router.get("/stories/{story_id}", response_model=StoryDetail, responses=errors(404, 422))
