@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,43 +16,24 @@ from storyline.stories.view import EventSummary
 from storyline.web import timeline
 from storyline.web.render import CSP, format_span, link_url
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "sample"
-HOSTILE = Path(__file__).parent / "fixtures" / "web" / "hostile.jsonl"
 HOSTILE_ID = "hostile-20251106-1"
-CRAWLED_AT = datetime.fromisoformat("2025-10-24T18:00:00+03:00")
 HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture(scope="module")
-def sample_url(tmp_path_factory) -> str:
-    """The sample corpus and the hostile article, clustered with the lexical embedder (fast)."""
-    from storyline.ingest.run import ingest
-    from storyline.store import open_store
-
-    folder = tmp_path_factory.mktemp("web")
-    shutil.copy(HOSTILE, folder / "hostile.jsonl")
-    url = f"sqlite:///{folder / 'web.db'}"
-    paths = [str(SAMPLE / name) for name in ("pages", "html", "feed.jsonl")] + [str(folder / "hostile.jsonl")]
-    with open_store(url) as store:
-        ingest(paths, store, Settings(crawled_at=CRAWLED_AT, embedder="lexical"))
-    return url
-
-
-@pytest.fixture(scope="module")
-def client(sample_url):
+def client(web_db_url):
     from storyline.app import create_app
 
-    app = create_app(Settings(db=sample_url, embedder="lexical"))
+    app = create_app(Settings(db=web_db_url, embedder="lexical"))
     with TestClient(app) as opened:
         yield opened
 
 
 @pytest.fixture(scope="module")
-def store(sample_url):
+def store(web_db_url):
     from storyline.store import open_store
 
-    with open_store(sample_url) as opened:
+    with open_store(web_db_url) as opened:
         yield opened
 
 
@@ -175,7 +154,12 @@ def test_story_page_shows_headline_summary_timeline_and_groups(client, store, bi
     for entity in view.entities[:5]:
         assert entity.display in shown
     assert "Why these articles are together" in shown
-    assert view.explanation.text in shown
+    assert view.explanation.text.split("; ")[0] in shown
+    for shared in view.explanation.shared_entities:
+        assert shared.display in shown
+    for term in view.explanation.shared_terms:
+        assert term in shown
+    assert f'value="{view.explanation.mean_cosine:.2f}"' in html
     speakers = [q for q in view.quotes if q.key]
     assert speakers and speakers[0].display in shown
 

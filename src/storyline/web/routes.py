@@ -172,8 +172,16 @@ def story_page(request: Request, store: StoreDep, story_id: str, lang: str | Non
         narrow=timeline.layout(view.timeline, zone, timeline.NARROW),
         event_numbers=numbers,
         sources={a.id: a.source for refs in view.articles_by_lang.values() for a in refs},
+        why=_first_clause(view.explanation.text),
         quotes_shown=QUOTES_SHOWN,
     )
+
+
+def _first_clause(text: str) -> str:
+    """The explanation's counts; the page draws what follows them (shared names, terms, cosine)
+    as chips and a meter instead of one long sentence."""
+    head = text.split("; ", 1)[0].rstrip(".")
+    return head + "."
 
 
 def _dated_first(events):

@@ -36,6 +36,11 @@ class Shape:
         return self.axis_x + self.font * 2.4
 
     @property
+    def tick_x(self) -> float:
+        # Right edge of the date labels: clear of the largest mark, which may sit on a tick.
+        return self.axis_x - self.font * 1.3
+
+    @property
     def line_height(self) -> float:
         return round(self.font * 1.3, 1)
 
@@ -49,7 +54,7 @@ class Shape:
 
 
 WIDE = Shape(width=940, font=16, axis_x=84, min_axis=280)
-NARROW = Shape(width=360, font=14, axis_x=56, min_axis=240)
+NARROW = Shape(width=360, font=14, axis_x=62, min_axis=240)
 # Room per day of story, so that a gap in the news looks like one; capped for stories of months.
 PER_DAY = 12.0
 MAX_TIME_AXIS = 1100.0
