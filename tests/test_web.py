@@ -14,7 +14,7 @@ from storyline.stories import list_stories, story_view
 from storyline.stories.headline import Headline
 from storyline.stories.view import EventSummary
 from storyline.web import timeline
-from storyline.web.render import CSP, format_span, link_url
+from storyline.web.render import CSP, format_span, lang_name, link_url
 
 HOSTILE_ID = "hostile-20251106-1"
 HTML = {"Accept": "text/html"}
@@ -98,7 +98,7 @@ def test_front_page_filters_by_language(client, store, lang):
     unrelated = [s for s in list_stories(store, limit=100) if lang not in s.languages]
     for story in unrelated:
         assert f"/stories/{story.id}" not in html
-    assert f'href="/?lang={lang}" lang="{lang}" title="' in html
+    assert f'href="/?lang={lang}" title="{lang_name(lang)}"' in html
     assert re.search(rf'href="/\?lang={lang}"[^>]*aria-current="page"', html)
 
 
@@ -164,6 +164,20 @@ def test_story_page_shows_headline_summary_timeline_and_groups(client, store, bi
     assert speakers and speakers[0].display in shown
 
 
+def test_story_page_folds_long_lists(client, store, biggest, monkeypatch):
+    from storyline.web import routes
+
+    monkeypatch.setattr(routes, "ARTICLES_SHOWN", 2)
+    monkeypatch.setattr(routes, "SPEAKERS_SHOWN", 1)
+    view = story_view(store, biggest.id, embed=False)
+    html = client.get(f"/stories/{biggest.id}").text
+    refs = next(iter(view.articles_by_lang.values()))
+    assert f"{len(refs) - 2} more article" in html
+    folded = html[html.index("more article") :]
+    assert f'href="/articles/{refs[-1].id}"' in folded
+    assert f"{len(view.quotes) - 1} more speaker" in html
+
+
 def test_story_page_timeline_marks_follow_time(client, store, biggest):
     view = story_view(store, biggest.id, embed=False)
     svg = first_svg(client.get(f"/stories/{biggest.id}").text)
@@ -180,7 +194,7 @@ def test_story_page_timeline_marks_follow_time(client, store, biggest):
 def test_story_page_reads_in_another_language(client, biggest):
     html = client.get(f"/stories/{biggest.id}?lang=en").text
     assert re.search(r'<h1 id="story-title" lang="en">', html)
-    assert f'href="/stories/{biggest.id}?lang=en" lang="en"' in html
+    assert f'href="/stories/{biggest.id}?lang=en" title="English" aria-current="page"' in html
 
 
 def test_event_id_leads_to_its_story(client, store, biggest):

@@ -31,6 +31,9 @@ LANG = re.compile(r"[a-z]{2,3}")
 # Filter choices offered; any other two- or three-letter code still works from a typed URL.
 LANGS = ("uk", "ru", "en")
 QUOTES_SHOWN = 3
+SPEAKERS_SHOWN = 8
+# Per language on a story page; a story of hundreds of articles folds the rest away.
+ARTICLES_SHOWN = 25
 OUTLETS_SHOWN = 4
 
 TITLES = {400: "Bad request", 404: "Not found", 405: "Not allowed", 422: "Bad request",
@@ -174,6 +177,8 @@ def story_page(request: Request, store: StoreDep, story_id: str, lang: str | Non
         sources={a.id: a.source for refs in view.articles_by_lang.values() for a in refs},
         why=_first_clause(view.explanation.text),
         quotes_shown=QUOTES_SHOWN,
+        speakers_shown=SPEAKERS_SHOWN,
+        articles_shown=ARTICLES_SHOWN,
     )
 
 
