@@ -16,6 +16,7 @@ import click
 
 from storyline.errors import StorylineError
 from storyline.evaluate.cli import eval_group
+from storyline.search.cli import reindex, search
 from storyline.settings import load_settings
 from storyline.store import DEFAULT_URL, open_store
 from storyline.stories.cli import stories, story
@@ -189,3 +190,5 @@ def serve(host, port, db, config, token_env):
 main.add_command(stories)
 main.add_command(story)
 main.add_command(eval_group)
+main.add_command(search)
+main.add_command(reindex)

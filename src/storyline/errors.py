@@ -37,3 +37,7 @@ class StoreError(StorylineError):
 
 class NotFound(StorylineError):
     """An id asked for does not exist in the store."""
+
+
+class InvalidQuery(StorylineError):
+    """A search cannot run as asked: a blank query, a limit or offset out of range, bad dates."""

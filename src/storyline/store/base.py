@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple, Self
 
-from storyline.model import Article, Rejection
+from storyline.model import Article, Paragraph, Rejection
 
 UpsertStatus = Literal["ingested", "updated", "unchanged"]
+# Which part of a search document a key is looked up in (storyline.search.keys makes them).
+KeyField = Literal["lemma", "cognate", "entity"]
 
 
 class ClusterRow(NamedTuple):
@@ -39,6 +41,36 @@ class ArticleFacts(NamedTuple):
     published: datetime | None
     duplicate_of: str | None
     title: str | None
+
+
+class ArticleText(NamedTuple):
+    """What a search result shows of an article: its facts, link and clean paragraphs."""
+
+    facts: ArticleFacts
+    url: str | None
+    paragraphs: tuple[Paragraph, ...]
+
+
+class IndexTerm(NamedTuple):
+    """One normalised key and the field of the search document it must be found in."""
+
+    field: KeyField
+    token: str
+
+
+@dataclass(frozen=True)
+class TextFilters:
+    """Article filters for search: language in ``langs``, outlet spelled exactly as one of
+    ``sources``, ``since <= published < until``; an empty tuple or None does not filter."""
+
+    langs: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.langs or self.sources or self.since or self.until)
 
 
 class KnownInput(NamedTuple):
@@ -154,3 +186,40 @@ class Store(ABC):
     @abstractmethod
     def vector_models(self) -> list[str]:
         """Names of the embedders whose vectors the store holds, the most used first."""
+
+    # -- full-text search (storyline.search) -------------------------------------------------
+
+    @abstractmethod
+    def match_articles(self, groups: Sequence[Sequence[IndexTerm]], filters: TextFilters, *,
+                       require_all: bool = True, limit: int = 500) -> tuple[list[tuple[str, float]], int]:
+        """Articles whose search document has a term of every group (of any group when not
+        ``require_all``) and that pass ``filters``: the ``limit`` best ``(id, score)`` pairs,
+        higher scores first, and how many articles match in all."""
+
+    @abstractmethod
+    def filtered_ids(self, filters: TextFilters) -> set[str]:
+        """Ids of every article that passes ``filters``."""
+
+    @abstractmethod
+    def outlet_names(self) -> list[str]:
+        """Every outlet name as stored (``source``), sorted."""
+
+    @abstractmethod
+    def facts_of(self, article_ids: Iterable[str]) -> dict[str, ArticleFacts]:
+        """Light rows of these articles (unknown ids are left out)."""
+
+    @abstractmethod
+    def article_texts(self, article_ids: Iterable[str]) -> dict[str, ArticleText]:
+        """Facts, URL and paragraphs of these articles, without the raw input."""
+
+    @abstractmethod
+    def iter_vectors(self, model: str) -> Iterator[tuple[str, bytes]]:
+        """Every stored vector of ``model``, by article id."""
+
+    @abstractmethod
+    def count_vectors(self, model: str) -> int: ...
+
+    @abstractmethod
+    def reindex_search(self, *, missing_only: bool = False) -> int:
+        """Rebuild the search document of every article (or only of those without one) in
+        one transaction; return how many were written."""

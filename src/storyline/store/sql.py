@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -25,14 +25,17 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from storyline.errors import ConfigError, NotFound, StoreError
-from storyline.model import Article, Rejection
-from storyline.store import migrations
+from storyline.model import Article, Paragraph, Rejection
+from storyline.store import fulltext, migrations
 from storyline.store.base import (
     ArticleFacts,
+    ArticleText,
     ClusterDelta,
     ClusterRow,
+    IndexTerm,
     KnownInput,
     Store,
+    TextFilters,
     UpsertStatus,
 )
 from storyline.store.schema import (
@@ -65,9 +68,12 @@ class SqlStore(Store):
         self._shown_url = safe_url(url)
         self._engine = _create_engine(url)
         self._closed = False
+        self._fulltext = fulltext.for_dialect(self._engine.dialect.name)
         try:
             with self._write("open") as conn:
-                self.schema_version = migrations.migrate(conn)
+                # Articles stored before the search index existed get their documents now.
+                backfill = {fulltext.SCHEMA_VERSION: self._fulltext.index_missing}
+                self.schema_version = migrations.migrate(conn, after=backfill)
         except BaseException:
             self._engine.dispose()
             raise
@@ -203,6 +209,9 @@ class SqlStore(Store):
                 pending[row["id"]] = {**row, "ingested_at": stamp, "updated_at": stamp}
             if pending:
                 conn.execute(self._upsert_articles(), list(pending.values()))
+                # Same transaction: the search index never disagrees with the articles.
+                changed = {a.id: a for a in chunk if a.id in pending}
+                self._fulltext.write(conn, fulltext.documents(changed.values()))
         return counts
 
     def get_article(self, article_id: str) -> Article:
@@ -356,14 +365,68 @@ class SqlStore(Store):
         for chunk in _chunks(list(dict.fromkeys(story_ids)), WRITE_CHUNK):
             rows += self._fetch(select(*cols, c.published_key).where(c.story_id.in_(chunk)))
         rows.sort(key=lambda r: (r.published_key is None, r.published_key or "", r.id))
-        return [ArticleFacts(r.id, r.event_id, r.story_id, r.source, r.lang,
-                             datetime.fromisoformat(r.published) if r.published else None,
-                             r.duplicate_of, r.title) for r in rows]
+        return [_facts(r) for r in rows]
 
     def vector_models(self) -> list[str]:
         count = func.count().label("n")
         query = select(article_vectors.c.model, count).group_by(article_vectors.c.model)
         return [r.model for r in sorted(self._fetch(query), key=lambda r: (-r.n, r.model))]
+
+    # -- full-text search (storyline.search) -------------------------------------------------
+
+    def match_articles(self, groups: Sequence[Sequence[IndexTerm]], filters: TextFilters, *,
+                       require_all: bool = True, limit: int = 500) -> tuple[list[tuple[str, float]], int]:
+        if not any(groups):
+            return [], 0
+        with self._read("search") as conn:
+            return self._fulltext.match(conn, groups, filters, require_all, limit)
+
+    def filtered_ids(self, filters: TextFilters) -> set[str]:
+        where, params = fulltext.filter_clause(filters)
+        with self._read("search") as conn:
+            query = fulltext.bind_filters(f"SELECT a.id FROM articles a WHERE 1 = 1{where}", params)
+            return set(conn.execute(query, params).scalars())
+
+    def outlet_names(self) -> list[str]:
+        query = select(articles.c.source).where(articles.c.source.is_not(None)).distinct()
+        return sorted(r.source for r in self._fetch(query))
+
+    def facts_of(self, article_ids: Iterable[str]) -> dict[str, ArticleFacts]:
+        return {r.id: _facts(r) for r in self._rows_of(article_ids, ())}
+
+    def article_texts(self, article_ids: Iterable[str]) -> dict[str, ArticleText]:
+        rows = self._rows_of(article_ids, (articles.c.url, articles.c.paragraphs))
+        return {r.id: ArticleText(_facts(r), r.url, tuple(
+            Paragraph(p["text"], p["lang"]) for p in json.loads(r.paragraphs))) for r in rows}
+
+    def iter_vectors(self, model: str) -> Iterator[tuple[str, bytes]]:
+        query = select(article_vectors.c.article_id, article_vectors.c.vector).where(
+            article_vectors.c.model == model).order_by(article_vectors.c.article_id)
+        for row in self._fetch(query):
+            yield row.article_id, bytes(row.vector)
+
+    def count_vectors(self, model: str) -> int:
+        query = select(func.count()).select_from(article_vectors).where(article_vectors.c.model == model)
+        return int(self._fetch(query)[0][0])
+
+    def reindex_search(self, *, missing_only: bool = False) -> int:
+        with self._write("reindex") as conn:
+            return self._fulltext.index_missing(conn, missing_only=missing_only)
+
+    def _rows_of(self, article_ids: Iterable[str], extra: tuple) -> list:
+        c = articles.c
+        cols = (c.id, c.event_id, c.story_id, c.source, c.lang, c.published, c.duplicate_of, c.title)
+        rows = []
+        for chunk in _chunks(list(dict.fromkeys(article_ids)), WRITE_CHUNK):
+            rows += self._fetch(select(*cols, *extra).where(c.id.in_(chunk)))
+        return rows
+
+
+def _facts(row) -> ArticleFacts:
+    return ArticleFacts(row.id, row.event_id, row.story_id, row.source, row.lang,
+                        datetime.fromisoformat(row.published) if row.published else None,
+                        row.duplicate_of, row.title)
+
 
 def safe_url(url: str) -> str:
     """The URL with any password masked, for messages."""
