@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
-import types
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -330,6 +328,7 @@ def test_ingest_a_list_with_bad_records(writable_db):
     assert [r["reason"] for r in results] == [
         None, "bad_record", "bad_record", None, "too_short", "duplicate_id"]
     assert results[1]["id"] == "bad-type" and "text" in results[1]["detail"]
+    assert results[2]["id"] is None and "object" in results[2]["detail"]
     assert results[5]["id"] == "api-test-2" and "record 0" in results[5]["detail"]
     assert body["counts"] == {"ingested": 2, "updated": 0, "unchanged": 0, "rejected": 4}
 
@@ -448,30 +447,29 @@ def test_readers_run_while_a_write_goes_on(writable_db):
 
 @pytest.fixture()
 def fake_search(monkeypatch):
-    """A stand-in for storyline.search: checks what the endpoint asks and how it answers."""
-    calls = []
-    module = types.ModuleType("storyline.search")
+    """storyline.search.search answering one known result: checks the query the endpoint builds
+    and how it renders the answer."""
+    import storyline.search
+    from storyline.search import ArticleHit, SearchResults, Segment, StoryHit
 
-    class SearchQuery:
-        def __init__(self, text, langs=(), outlets=(), since=None, until=None, limit=20, offset=0):
-            self.__dict__.update(locals())
-            del self.__dict__["self"]
+    calls = []
 
     def search(store, query):
         calls.append(query)
-        segment = types.SimpleNamespace
-        article = types.SimpleNamespace(
+        article = ArticleHit(
             id="a1", title="Путін і Байден", source="Гомін", lang="uk",
             published=datetime(2021, 12, 7, 18, 0, tzinfo=UTC), url=None, event_id="ev_1",
             story_id="st_1", score=1.23456,
-            snippet=(segment(text="Розмова ", match=False), segment(text="Путіна", match=True)))
-        story = types.SimpleNamespace(id="st_1", headline="Переговори", score=2.5, articles=3,
-                                      langs=("en", "uk"), outlets=("Гомін",))
-        return types.SimpleNamespace(query=query.text, total=1, articles=(article,),
-                                     stories=(story,), terms=("путин",))
+            snippet=(Segment("Розмова ", False), Segment("Путіна", True)),
+            title_snippet=(Segment("Путін", True), Segment(" і Байден", False)),
+            matched_by=("text",))
+        story = StoryHit(id="st_1", headline="Переговори", score=2.5, articles=3,
+                         langs=("en", "uk"), outlets=("Гомін",), size=7, article_ids=("a1",),
+                         headline_lang="uk")
+        return SearchResults(query=query, total=1, articles=(article,), stories=(story,),
+                             terms=("путин",))
 
-    module.SearchQuery, module.search = SearchQuery, search
-    monkeypatch.setitem(sys.modules, "storyline.search", module)
+    monkeypatch.setattr(storyline.search, "search", search)
     return calls
 
 
@@ -487,19 +485,58 @@ def test_search_maps_the_query_and_the_results(client, fake_search):
     assert query.until == datetime(2021, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
     assert (query.limit, query.offset) == (5, 5)
     body = response.json()
-    assert body["total"] == 1 and body["terms"] == ["путин"]
+    assert body["query"] == "Путин" and body["total"] == 1 and body["terms"] == ["путин"]
+    assert body["relaxed"] is False and body["dense_model"] is None
     hit = body["articles"][0]
     assert hit["published"] == "2021-12-07T18:00:00+00:00" and hit["score"] == 1.2346
     assert hit["snippet"] == [{"text": "Розмова ", "match": False}, {"text": "Путіна", "match": True}]
-    assert body["stories"][0] == {"id": "st_1", "headline": "Переговори", "score": 2.5,
-                                  "articles": 3, "langs": ["en", "uk"], "outlets": ["Гомін"]}
+    assert hit["title_snippet"][0] == {"text": "Путін", "match": True}
+    assert hit["matched_by"] == ["text"]
+    assert body["stories"][0] == {"id": "st_1", "headline": "Переговори", "headline_lang": "uk",
+                                  "score": 2.5, "articles": 3, "size": 7, "langs": ["en", "uk"],
+                                  "outlets": ["Гомін"], "article_ids": ["a1"]}
 
 
 @pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "x", "limit": 101}, {"q": "x", "since": "nope"},
-                                    {"q": "x" * 501}])
+                                    {"q": "x" * 501}, {"q": "x", "lang": "<b>"}])
 def test_search_bad_parameters(client, fake_search, params):
     assert_error(client.get("/api/search", params=params), 422, "invalid_request")
     assert fake_search == []
+
+
+@pytest.mark.parametrize("q, langs", [
+    ("пожежа ТЕС", {"uk"}),
+    ("fire power plant", {"en"}),
+    ("повінь Мукачево", {"uk"}),
+])
+def test_search_the_sample(client, q, langs):
+    body = client.get("/api/search", params={"q": q}).json()
+    assert body["total"] >= 1 and body["articles"] and body["stories"]
+    assert {a["lang"] for a in body["articles"]} <= langs
+    assert all(any(seg["match"] for seg in a["snippet"] + a["title_snippet"]) for a in body["articles"])
+    top = body["stories"][0]
+    assert client.get(f"/api/stories/{top['id']}").status_code == 200
+
+
+def test_search_filters_and_pages(client):
+    english = client.get("/api/search", params={"q": "fire power plant", "lang": "en"}).json()
+    assert english["articles"] and all(a["lang"] == "en" for a in english["articles"])
+    none = client.get("/api/search", params={"q": "fire power plant", "lang": "ru"}).json()
+    assert none["total"] == 0 and none["articles"] == []
+    page = client.get("/api/search", params={"q": "пожежа ТЕС", "limit": 1, "offset": 1}).json()
+    whole = client.get("/api/search", params={"q": "пожежа ТЕС", "limit": 2}).json()
+    assert page["articles"][0]["id"] == whole["articles"][1]["id"]
+
+
+def test_search_for_hostile_text_is_just_a_query(client):
+    body = client.get("/api/search", params={"q": '<script>alert(1)</script> " OR 1=1 --'}).json()
+    assert body["query"] == '<script>alert(1)</script> " OR 1=1 --'
+
+
+def test_search_refusals_from_the_engine_are_invalid_requests(client):
+    response = client.get("/api/search", params={"q": "x", "since": "2021-12-02", "until": "2021-12-01"})
+    assert_error(response, 422, "invalid_request")
+    assert_error(client.get("/api/search", params={"q": "x", "offset": 20_000}), 422, "invalid_request")
 
 
 # -- OpenAPI and docs --------------------------------------------------------------------------

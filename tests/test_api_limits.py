@@ -121,7 +121,7 @@ def test_moment_refuses_what_is_not_a_date(text):
 
 def test_cache_keeps_answers_for_ttl():
     clock = Clock()
-    cache = ResultCache(10, clock=clock)
+    cache = ResultCache(10, stale=0, clock=clock)
     calls = []
 
     def compute():
@@ -133,6 +133,46 @@ def test_cache_keeps_answers_for_ttl():
     assert cache.get("other", compute) == 2
     clock.now += 10
     assert cache.get("k", compute) == 3
+
+
+def test_a_stale_answer_is_served_while_one_refresh_runs():
+    clock = Clock()
+    cache = ResultCache(10, stale=50, clock=clock)
+    cache.get("k", lambda: "first")
+    clock.now += 20
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def refresh():
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return "second"
+
+    assert cache.get("k", refresh) == "first"  # stale, answered at once
+    assert started.wait(5)
+    assert cache.get("k", refresh) == "first"  # one refresh at a time
+    release.set()
+    for _ in range(100):
+        if cache.get("k", refresh) == "second":
+            break
+        time.sleep(0.02)
+    assert cache.get("k", refresh) == "second" and len(calls) == 1
+    clock.now += 61  # older than ttl + stale: computed while the reader waits
+    assert cache.get("k", lambda: "third") == "third"
+
+
+def test_a_failed_refresh_keeps_the_stale_answer():
+    clock = Clock()
+    cache = ResultCache(10, stale=50, clock=clock)
+    cache.get("k", lambda: "kept")
+    clock.now += 20
+
+    def broken():
+        raise RuntimeError("store gone")
+
+    assert cache.get("k", broken) == "kept"
+    time.sleep(0.2)
+    assert cache.get("k", broken) == "kept"
 
 
 def test_cache_off_and_cleared():
@@ -183,7 +223,7 @@ def test_concurrent_misses_compute_once():
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("kwargs", [{"ttl": -1}, {"ttl": 1, "max_entries": 0}])
+@pytest.mark.parametrize("kwargs", [{"ttl": -1}, {"ttl": 1, "stale": -1}, {"ttl": 1, "max_entries": 0}])
 def test_cache_arguments(kwargs):
     with pytest.raises(ValueError):
         ResultCache(**kwargs)

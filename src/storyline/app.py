@@ -55,8 +55,9 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
     without a token they are refused, unless ``local_writes`` (set by ``storyline serve`` only
     when it binds a loopback address) lets requests from this machine write.
 
-    Story listings and search answers are kept ``cache_seconds`` (0: not at all); a write through
-    the app clears them, a write by another process shows when they expire."""
+    Story listings and search answers are kept ``cache_seconds`` (0: not at all), then refreshed
+    in the background while the old answer is still served for up to a minute; a write through
+    the app clears them, a write by another process shows after ``cache_seconds`` and one refresh."""
     settings = settings or Settings()
     limits = limits or ApiLimits()
     owns = store is None
@@ -64,9 +65,12 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
     try:
         bucket = TokenBucket(limits.write_rate, limits.write_burst)
         access = WriteAccess(token=api_token or None, local_writes=local_writes, bucket=bucket)
-        guard = threading.Lock() if _in_memory(store) else contextlib.nullcontext()
+        memory = _in_memory(store)
+        guard = threading.Lock() if memory else contextlib.nullcontext()
+        # A background refresh would read the one shared connection outside the guard.
+        cache = ResultCache(cache_seconds, stale=0 if memory else 60)
         state = ApiState(store=store, settings=_store_embedder(settings, store), access=access,
-                         owns_store=owns, guard=guard, cache=ResultCache(cache_seconds))
+                         owns_store=owns, guard=guard, cache=cache)
     except BaseException:
         if owns:
             store.close()

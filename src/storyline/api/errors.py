@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from storyline.errors import NotFound, StoreError, StorylineError
+from storyline.errors import InvalidQuery, NotFound, StoreError, StorylineError
 
 log = logging.getLogger("storyline.api")
 
@@ -100,6 +100,8 @@ def install(app: FastAPI) -> None:
 def _status_of(exc: StorylineError) -> tuple[int, str]:
     if isinstance(exc, NotFound):
         return 404, "not_found"
+    if isinstance(exc, InvalidQuery):
+        return 422, "invalid_request"
     if isinstance(exc, StoreError):
         return 503, "store_unavailable"
     # ConfigError, InputError and the rest: what the client asked for cannot be done as asked.

@@ -88,9 +88,8 @@ def ingest_records(texts: Iterable[str], store: Store, settings: Settings) -> li
     index_of: dict[int, int] = {}  # id() of a document or rejection handed in -> record index
     first_index: dict[str, int] = {}
     for index, text in enumerate(texts):
-        item = _document(text, index, first_index)
-        given = item.id if isinstance(item, RawDocument) else item.raw.id if item.raw else None
-        outcomes.append(Outcome(index, given))
+        item, claimed = _document(text, index, first_index)
+        outcomes.append(Outcome(index, claimed))
         index_of[id(item)] = index
         items.append(item)
 
@@ -116,22 +115,24 @@ def counts(outcomes: Iterable[Outcome]) -> dict[str, int]:
     return {status: found[status] for status in ("ingested", "updated", "unchanged", "rejected")}
 
 
-def _document(text: str, index: int, first_index: dict[str, int]) -> RawDocument | Rejection:
+def _document(text: str, index: int,
+              first_index: dict[str, int]) -> tuple[RawDocument | Rejection, str | None]:
+    """The record as a document (or a rejection), and the id to answer it with."""
     # Records carry no crawl time: the same record posted twice is the same input (idempotent).
     try:
         doc = parse_record(text, f"api:record-{index}", None)
     except InputError as exc:
-        raw = RawDocument(id=_given_id(text) or content_id(text), format="record", content=text,
+        raw = RawDocument(id=content_id(text), format="record", content=text,
                           origin=f"api:{content_id(text)}")
-        return Rejection(raw.origin, exc.reason, exc.detail, raw=raw)
+        return Rejection(raw.origin, exc.reason, exc.detail, raw=raw), _given_id(text)
     # The origin names the record, not the request: a rejection is kept once per record.
     doc.origin = f"api:{doc.id}"
     earlier = first_index.setdefault(doc.id, index)
     if earlier != index:
         return Rejection(doc.origin, "duplicate_id",
                          f"id {doc.id!r} is already taken by record {earlier} of this request",
-                         raw=doc)
-    return doc
+                         raw=doc), doc.id
+    return doc, doc.id
 
 
 def _given_id(text: str) -> str | None:

@@ -209,15 +209,22 @@ class ArticleHit(BaseModel):
     story_id: str | None
     score: float
     snippet: list[Segment] = Field(description="The snippet as segments; match=true for query terms.")
+    title_snippet: list[Segment] = Field(description="The title as segments.")
+    duplicate_of: str | None
+    matched_by: list[Literal["text", "meaning"]] = Field(
+        description="text: the full-text index; meaning: the stored vectors.")
 
 
 class StoryHit(BaseModel):
     id: str
     headline: str | None
+    headline_lang: str | None
     score: float
-    articles: int
-    langs: list[str]
-    outlets: list[str]
+    articles: int = Field(description="Matching articles in the story.")
+    size: int = Field(description="Every article of the story.")
+    langs: list[str] = Field(description="Languages of the matching articles.")
+    outlets: list[str] = Field(description="Outlets of the matching articles.")
+    article_ids: list[str] = Field(description="The matching articles, best first.")
 
 
 class SearchResponse(BaseModel):
@@ -226,6 +233,8 @@ class SearchResponse(BaseModel):
     limit: int
     offset: int
     terms: list[str] = Field(description="The normalised terms the query searched for.")
+    relaxed: bool = Field(description="No article had every word: articles with some are shown.")
+    dense_model: str | None = Field(description="Embedder whose vectors found articles by meaning.")
     articles: list[ArticleHit]
     stories: list[StoryHit]
 

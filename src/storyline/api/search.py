@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from storyline.api.deps import (
     Limit,
@@ -20,12 +21,14 @@ from storyline.api.schemas import SearchResponse, errors
 
 router = APIRouter(prefix="/api", tags=["search"])
 
+LangCode = Annotated[str, StringConstraints(min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$")]
+
 
 
 @router.get("/search", response_model=SearchResponse, responses=errors(422))
 def get_search(state: StateDep, store: StoreDep,
                q: Annotated[str, Query(min_length=1, max_length=500, description="The query.")],
-               lang: Annotated[list[str] | None, Query(
+               lang: Annotated[list[LangCode] | None, Query(
                    max_length=10, description="Languages to keep (repeat for several).")] = None,
                outlet: Annotated[list[str] | None, Query(
                    max_length=20, description="Outlets to keep (repeat for several).")] = None,
@@ -52,11 +55,13 @@ def get_search(state: StateDep, store: StoreDep,
 
 def _answer(q: str, limit: int, offset: int, results) -> dict:
     return {
-        "query": results.query if isinstance(results.query, str) else q,
+        "query": q,
         "total": results.total,
         "limit": limit,
         "offset": offset,
         "terms": list(results.terms),
+        "relaxed": results.relaxed,
+        "dense_model": results.dense_model,
         "articles": [_article_hit(hit) for hit in results.articles],
         "stories": [_story_hit(hit) for hit in results.stories],
     }
@@ -73,18 +78,28 @@ def _article_hit(hit) -> dict:
         "event_id": hit.event_id,
         "story_id": hit.story_id,
         "score": round(float(hit.score), 4),
-        "snippet": [{"text": s.text, "match": bool(s.match)} for s in hit.snippet],
+        "snippet": _segments(hit.snippet),
+        "title_snippet": _segments(hit.title_snippet),
+        "duplicate_of": hit.duplicate_of,
+        "matched_by": list(hit.matched_by),
     }
+
+
+def _segments(segments) -> list[dict]:
+    return [{"text": s.text, "match": bool(s.match)} for s in segments]
 
 
 def _story_hit(hit) -> dict:
     return {
         "id": hit.id,
         "headline": hit.headline,
+        "headline_lang": hit.headline_lang,
         "score": round(float(hit.score), 4),
         "articles": hit.articles,
+        "size": hit.size,
         "langs": list(hit.langs),
         "outlets": list(hit.outlets),
+        "article_ids": list(hit.article_ids),
     }
 
 
