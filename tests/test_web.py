@@ -119,7 +119,9 @@ def test_front_page_paginates(client, ranked):
     assert "there is no page 3" in beyond.text and 'class="site-header"' in beyond.text
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=abc", "page=-1", "page=99999", "lang=<b>", "lang=english"])
+@pytest.mark.parametrize(
+    "query", ["page=0", "page=abc", "page=-1", "page=99999", "page=%C2%B2", "lang=<b>", "lang=english"]
+)
 def test_front_page_rejects_bad_parameters_with_a_page(client, query):
     response = client.get(f"/?{query}")
     assert response.status_code == 400

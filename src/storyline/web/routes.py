@@ -52,10 +52,12 @@ def render_error(request: Request, status: int, code: str, message: str) -> Resp
     return page(request, "error.html", status, code=status, title=title, message=message, hint=None)
 
 
-def _error(request: Request, exc: StorylineError) -> Response:
-    if isinstance(exc, NotFound):
-        return page(request, "error.html", 404, code=404, title="Not found", message=str(exc), hint=exc.hint)
-    return page(request, "error.html", 400, code=400, title="Bad request", message=str(exc), hint=exc.hint)
+def _error(request: Request, exc: StorylineError, hint: str | None = None) -> Response:
+    """``hint`` replaces the library's, which speaks of CLI commands."""
+    status, title = (404, "Not found") if isinstance(exc, NotFound) else (400, "Bad request")
+    return page(
+        request, "error.html", status, code=status, title=title, message=str(exc), hint=hint or exc.hint
+    )
 
 
 def _lang(value: str | None) -> str | None:
@@ -69,7 +71,7 @@ def _lang(value: str | None) -> str | None:
 def _page_number(value: str | None) -> int:
     if value is None or value == "":
         return 1
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
         raise BadRequest(f"not a page number: {value[:20]!r}", hint=f"pages are numbered 1 to {MAX_PAGE}")
     return int(value)
 
@@ -160,7 +162,7 @@ def story_page(request: Request, store: StoreDep, story_id: str, lang: str | Non
         events = store.load_clusters("event", ids=[story_id])
         if events and events[0].parent_id:
             return RedirectResponse(f"/stories/{events[0].parent_id}#{story_id}", status_code=303)
-        return _error(request, exc)
+        return _error(request, exc, "a story merged into a larger one keeps no page of its own")
     except BadRequest as exc:
         return _error(request, exc)
     zone = display_zone(request)
@@ -202,7 +204,7 @@ def article_page(request: Request, store: StoreDep, article_id: str):
     try:
         article = store.get_article(article_id)
     except NotFound as exc:
-        return _error(request, exc)
+        return _error(request, exc, "search finds articles by their words")
     event = None
     if article.event_id:
         try:
