@@ -202,3 +202,14 @@ def test_word_after_opening_guillemet_is_not_a_sentence_start():
     text = "Контракт отримала компанія «Укрбудсервіс» з Черкас."
     found = {m.text: m.type for m in extract_mentions([Paragraph(text, "uk")], "uk")}
     assert found.get("Укрбудсервіс") == "ORG"
+
+
+@pytest.mark.parametrize(("text", "lang", "noise"), [
+    ("Two units of 400 MW went off on Oct 9, said Taras Melnychuk.", "en", {"MW", "Oct"}),
+    ("Зупинено два енергоблоки потужністю 400 МВт, сказав Тарас Мельничук.", "uk", {"МВт"}),
+    ("Остановлены два энергоблока мощностью 400 МВт, сообщил Тарас Мельничук.", "ru", {"МВт"}),
+])
+def test_units_and_month_abbreviations_are_not_names(text, lang, noise):
+    found = {e.text for e in extract_entities([Paragraph(text, lang)], lang)}
+    assert not found & noise
+    assert any("Мельничук" in name or "Melnychuk" in name for name in found)
