@@ -211,8 +211,9 @@ class ArticleHit(BaseModel):
     snippet: list[Segment] = Field(description="The snippet as segments; match=true for query terms.")
     title_snippet: list[Segment] = Field(description="The title as segments.")
     duplicate_of: str | None
-    matched_by: list[Literal["text", "meaning"]] = Field(
-        description="text: the full-text index; meaning: the stored vectors.")
+    matched_by: list[str] = Field(
+        description="How the article was found: text (the full-text index), meaning (the stored "
+                    "vectors), event (another report of the same event matched).")
 
 
 class StoryHit(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
 from storyline.api.deps import (
@@ -14,6 +14,7 @@ from storyline.api.deps import (
     StateDep,
     StoreDep,
     Until,
+    cached_json,
     check_range,
     moment,
 )
@@ -33,7 +34,7 @@ def get_search(state: StateDep, store: StoreDep,
                outlet: Annotated[list[str] | None, Query(
                    max_length=20, description="Outlets to keep (repeat for several).")] = None,
                since: Since = None, until: Until = None,
-               limit: Limit = 20, offset: Offset = 0) -> dict:
+               limit: Limit = 20, offset: Offset = 0) -> Response:
     """Articles and stories matching `q` in any language ("Путин" finds "Путіна" and "Putin"),
     best first; each article hit has a snippet as segments, `match` marking the query's terms."""
     from storyline.search import SearchQuery, search
@@ -50,7 +51,8 @@ def get_search(state: StateDep, store: StoreDep,
         offset=offset,
     )
     key = ("search", q, query.langs, query.outlets, start, end, limit, offset)
-    return state.cache.get(key, lambda: _answer(q, limit, offset, search(store, query)))
+    return cached_json(state, key, SearchResponse,
+                       lambda: _answer(q, limit, offset, search(store, query)))
 
 
 def _answer(q: str, limit: int, offset: int, results) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from storyline.api.deps import (
     Lang,
@@ -15,6 +15,7 @@ from storyline.api.deps import (
     StateDep,
     StoreDep,
     Until,
+    cached_json,
     check_range,
     lang_of,
     moment,
@@ -34,7 +35,7 @@ ReaderLang = Annotated[str | None, Query(
 @router.get("/stories", response_model=StoryList, responses=errors(422))
 def get_stories(state: StateDep, store: StoreDep, limit: Limit = 20, offset: Offset = 0,
                 lang: Lang = None, since: Since = None, until: Until = None,
-                outlet: Outlet = None) -> dict:
+                outlet: Outlet = None) -> Response:
     """Stories, best first: outlets, languages, articles, recency and velocity.
 
     Filters: `lang` (an article in it; headlines in it too), `since` (a last article on or
@@ -55,17 +56,23 @@ def get_stories(state: StateDep, store: StoreDep, limit: Limit = 20, offset: Off
             "next_offset": offset + limit if len(items) > limit else None,
         }
 
-    return state.cache.get(("stories", limit, offset, lang, start, end, outlet), page)
+    return cached_json(state, ("stories", limit, offset, lang, start, end, outlet), StoryList, page)
 
 
 @router.get("/stories/{story_id}", response_model=StoryDetail, responses=errors(404, 422))
-def get_story(store: StoreDep, story_id: ClusterId, lang: ReaderLang = None) -> dict:
+def get_story(state: StateDep, store: StoreDep, story_id: ClusterId,
+              lang: ReaderLang = None) -> Response:
     """One story: headline, summary, ranking, timeline of events, articles by language,
     entities, quotes by speaker, and why its articles are together."""
-    return story_to_dict(story_view(store, story_id, lang=lang_of(lang)))
+    lang = lang_of(lang)
+    return cached_json(state, ("story", story_id, lang), StoryDetail,
+                       lambda: story_to_dict(story_view(store, story_id, lang=lang)))
 
 
 @router.get("/events/{event_id}", response_model=EventDetail, responses=errors(404, 422))
-def get_event(store: StoreDep, event_id: ClusterId, lang: ReaderLang = None) -> dict:
+def get_event(state: StateDep, store: StoreDep, event_id: ClusterId,
+              lang: ReaderLang = None) -> Response:
     """One event of a story: headline, summary, articles by language, entities, quotes."""
-    return story_to_dict(event_view(store, event_id, lang=lang_of(lang)))
+    lang = lang_of(lang)
+    return cached_json(state, ("event", event_id, lang), EventDetail,
+                       lambda: story_to_dict(event_view(store, event_id, lang=lang)))
