@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,8 @@ from storyline.store.base import Store
 
 # Vector spaces storyline can embed a query into offline; st:<path> models are the user's own.
 LANGUAGE_MODELS = ("e5",)
+# How much the mean vector of the best lexical hits counts against the query's own vector.
+FEEDBACK_WEIGHT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,12 @@ def _find_embedder(model: str) -> Embedder | None:
     return next((e for e in candidates if e.name == model), None)
 
 
-def dense_search(store: Store, text: str, allowed: set[str] | None, k: int) -> DenseResult:
+def dense_search(store: Store, text: str, allowed: set[str] | None, k: int,
+                 feedback: Sequence[str] = ()) -> DenseResult:
     """The ``k`` articles (among ``allowed`` when given) nearest to ``text``, with cosine and
-    z-score."""
+    z-score. ``feedback``: ids of articles known to match (the best lexical hits); their mean
+    vector is added to the query's (pseudo-relevance feedback), because an article is far
+    nearer its own translation than a two-word query is to either."""
     models = store.vector_models()
     model = models[0] if models else None
     embedder = query_embedder(model)
@@ -92,6 +98,11 @@ def dense_search(store: Store, text: str, allowed: set[str] | None, k: int) -> D
     if not matrix.ids:
         return DenseResult(model, [])
     vector = embedder.embed_query([text])[0]
+    known = [matrix.positions[i] for i in feedback if i in matrix.positions]
+    if known and FEEDBACK_WEIGHT:
+        centre = matrix.rows[known].mean(axis=0)
+        vector = vector + FEEDBACK_WEIGHT * centre / (float(np.linalg.norm(centre)) or 1.0)
+        vector = vector / (float(np.linalg.norm(vector)) or 1.0)
     # einsum, not BLAS: see cluster/vectors.py for why on a busy 2-core machine.
     scores = np.einsum("ij,j->i", matrix.rows, vector)
     spread = float(scores.std()) or 1.0

@@ -7,7 +7,8 @@ A search document has four fields:
 - ``body``: the analysis stage's content-word lemmas of title and body (``Article.lemmas``);
 - ``cognates``: a cognate key of each Cyrillic lemma, so that Ukrainian and Russian spellings
   of one word meet (переговори / переговоры -> peregovori, міністр / министр -> ministr);
-- ``entities``: the articles' cross-lingual entity keys (Путіна / Путина / Putin -> patan).
+- ``entities``: the articles' cross-lingual entity keys (Путіна / Путина / Putin -> patan),
+  and the words of a several-word key.
 
 The cognate key is a transliteration that forgets only what uk and ru spell differently for the
 same sound: и/і/ї/ы are all i, е/є/э/ё all e, soft and hard signs and apostrophes go, doubled
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 MIN_COGNATE = 4
+MIN_NAME_PART = 3
 FIELDS = ("title", "body", "cognates", "entities")
 COGNATE_LETTERS = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "e", "ё": "e",
@@ -92,8 +94,18 @@ def index_document(title: str | None, lang: str | None, lemmas: Sequence[str],
     title_keys = _tokens(lemmatise(title, lang) if title else ())
     body = _tokens(lemmas)
     cognates = tuple(c for c in map(cognate_key, body) if c)
-    entities = _tokens(dict.fromkeys(k for k in entity_keys if k))
+    entities = _tokens(dict.fromkeys(part for k in entity_keys if k for part in entity_parts(k)))
     return IndexDocument(title_keys, body, cognates, entities)
+
+
+def entity_parts(key: str) -> list[str]:
+    """An entity key and, for a name of several words, each word's skeleton too.
+
+    The entity extractor sometimes takes a title into a name ("Russian President Vladimir
+    Putin" -> rasan_prasadant_vladamar_patan); its last words still meet Путин's "patan".
+    Alias keys (white-house) are one name, not words, and stay whole."""
+    words = [w for w in key.split("_") if len(w) >= MIN_NAME_PART] if "_" in key else []
+    return [key, *words]
 
 
 def _tokens(values: Iterable[str]) -> tuple[str, ...]:

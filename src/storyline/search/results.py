@@ -63,7 +63,9 @@ class ArticleHit:
     snippet: tuple[Segment, ...]
     title_snippet: tuple[Segment, ...] = ()  # the title with its matching words marked
     duplicate_of: str | None = None
-    matched_by: tuple[str, ...] = ()  # "text" (the index), "meaning" (dense vectors) or both
+    # How it was found: "text" (its words), "event" (it reports the event of a text match, in
+    # another script), "meaning" (its vector is near the query's).
+    matched_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

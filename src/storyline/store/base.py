@@ -209,6 +209,10 @@ class Store(ABC):
         """Light rows of these articles (unknown ids are left out)."""
 
     @abstractmethod
+    def event_facts(self, event_ids: Iterable[str]) -> list[ArticleFacts]:
+        """Light rows of every article in these events, by id."""
+
+    @abstractmethod
     def article_texts(self, article_ids: Iterable[str]) -> dict[str, ArticleText]:
         """Facts, URL and paragraphs of these articles, without the raw input."""
 

@@ -394,6 +394,10 @@ class SqlStore(Store):
     def facts_of(self, article_ids: Iterable[str]) -> dict[str, ArticleFacts]:
         return {r.id: _facts(r) for r in self._rows_of(article_ids, ())}
 
+    def event_facts(self, event_ids: Iterable[str]) -> list[ArticleFacts]:
+        rows = self._rows_of(event_ids, (), key=articles.c.event_id)
+        return sorted((_facts(r) for r in rows), key=lambda f: f.id)
+
     def article_texts(self, article_ids: Iterable[str]) -> dict[str, ArticleText]:
         rows = self._rows_of(article_ids, (articles.c.url, articles.c.paragraphs))
         return {r.id: ArticleText(_facts(r), r.url, tuple(
@@ -413,12 +417,13 @@ class SqlStore(Store):
         with self._write("reindex") as conn:
             return self._fulltext.index_missing(conn, missing_only=missing_only)
 
-    def _rows_of(self, article_ids: Iterable[str], extra: tuple) -> list:
+    def _rows_of(self, values: Iterable[str], extra: tuple, key=None) -> list:
         c = articles.c
+        key = c.id if key is None else key
         cols = (c.id, c.event_id, c.story_id, c.source, c.lang, c.published, c.duplicate_of, c.title)
         rows = []
-        for chunk in _chunks(list(dict.fromkeys(article_ids)), WRITE_CHUNK):
-            rows += self._fetch(select(*cols, *extra).where(c.id.in_(chunk)))
+        for chunk in _chunks(list(dict.fromkeys(values)), WRITE_CHUNK):
+            rows += self._fetch(select(*cols, *extra).where(key.in_(chunk)))
         return rows
 
 

@@ -1,0 +1,68 @@
+"""Reports of the same event in another script: what crosses from English "talks" to Ukrainian
+"переговори" when no key does.
+
+The clustering already decided which uk, ru and en articles report one event (with entity,
+lemma, time and vector evidence, calibrated across languages). An article in an event that one
+of the best lexical hits reports, written in a language the query's words were not read in,
+is shown after the hits that match by text. Only the other script counts: Ukrainian and
+Russian already meet through cognate keys, so a Russian report without the word is no match.
+
+Dense retrieval alone cannot do this with the bundled e5-small: its vectors group by language
+first (for "talks", the Ukrainian and Russian reports of the very talks the English hits are
+about stand at z 0.1-0.5 among 20 articles, even with the hits' vectors added to the query).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storyline.search.analyse import QueryPlan
+from storyline.store.base import ArticleFacts, Store, TextFilters
+
+# The events of this many best lexical hits are expanded.
+EXPAND_HITS = 10
+# Languages written in Cyrillic among those storyline tells apart; the keys already bridge
+# Ukrainian and Russian, so only a report in the other script is added.
+CYRILLIC_LANGS = frozenset({"uk", "ru", "be", "bg", "sr", "mk", "kk"})
+
+
+def event_mates(store: Store, lexical: list[tuple[str, float]], facts: dict[str, ArticleFacts],
+                plan: QueryPlan, filters: TextFilters) -> list[tuple[int, ArticleFacts]]:
+    """(rank of the lexical hit it comes from, facts) of each other-script report, best first.
+
+    The script of a query word is that of the languages it was read in (Cyrillic: uk and ru)."""
+    anchors: dict[str, int] = {}
+    for rank, (article_id, _) in enumerate(lexical[:EXPAND_HITS], 1):
+        event = facts[article_id].event_id if article_id in facts else None
+        if event:
+            anchors.setdefault(event, rank)
+    if not anchors:
+        return []
+    scripts = {_script(lang) for word in plan.words for lang in word.langs}
+    matched = {article_id for article_id, _ in lexical}
+    found = [(anchors[f.event_id], f) for f in store.event_facts(anchors)
+             if f.id not in matched and f.lang and _script(f.lang) not in scripts and passes(f, filters)]
+    return sorted(found, key=lambda pair: (pair[0], pair[1].id))
+
+
+def passes(fact: ArticleFacts, filters: TextFilters) -> bool:
+    """The store's search filters, for rows that did not come through its match query."""
+    if filters.langs and fact.lang not in filters.langs:
+        return False
+    if filters.sources and fact.source not in filters.sources:
+        return False
+    if filters.since is None and filters.until is None:
+        return True
+    if fact.published is None:
+        return False
+    moment = _utc(fact.published)
+    return (filters.since is None or moment >= _utc(filters.since)) and \
+        (filters.until is None or moment < _utc(filters.until))
+
+
+def _script(lang: str) -> str:
+    return "cyrillic" if lang in CYRILLIC_LANGS else "latin"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
