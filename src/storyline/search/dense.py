@@ -18,7 +18,6 @@ and reloaded when the number of stored vectors changes.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from storyline.errors import StorylineError
 from storyline.nlp.embed import Embedder, get_embedder
+from storyline.search.memo import Memo, store_key
 from storyline.store.base import Store
 
 # Vector spaces storyline can embed a query into offline; st:<path> models are the user's own.
@@ -56,7 +56,8 @@ class _Matrix:
     positions: dict[str, int]
 
 
-_CACHE: dict[tuple, _Matrix] = {}
+# One matrix per store and model: 15 MB for 10k e5 vectors, loaded once, not per query.
+_MATRICES = Memo(8)
 _EMBEDDERS: dict[str, Embedder | None] = {}
 _LOCK = threading.Lock()
 
@@ -117,11 +118,9 @@ def dense_search(store: Store, text: str, allowed: set[str] | None, k: int,
 
 
 def _matrix(store: Store, model: str) -> _Matrix:
-    # An in-memory store's URL names no particular database: it is cached under the object.
-    key = (id(store) if store.url.rstrip("/") in ("sqlite:", "sqlite:///:memory:") else store.url, model)
+    key = (store_key(store), model)
     count = store.count_vectors(model)
-    with _LOCK:
-        cached = _CACHE.get(key)
+    cached = _MATRICES.get(key)
     if cached is not None and cached.count == count:
         return cached
     ids, blobs = [], []
@@ -130,8 +129,5 @@ def _matrix(store: Store, model: str) -> _Matrix:
         blobs.append(np.frombuffer(blob, dtype=np.float32))
     rows = np.vstack(blobs) if blobs else np.zeros((0, 1), dtype=np.float32)
     loaded = _Matrix(count, ids, rows, {i: n for n, i in enumerate(ids)})
-    with _LOCK:
-        if key not in _CACHE and isinstance(key[0], int):
-            weakref.finalize(store, _CACHE.pop, key, None)  # a later store may reuse the id
-        _CACHE[key] = loaded
+    _MATRICES.put(store, key, loaded)
     return loaded
