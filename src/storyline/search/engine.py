@@ -131,7 +131,7 @@ def _anchors(store: Store, plan: QueryPlan, filters: TextFilters, lexical: list,
     if not (filters.langs or filters.sources):
         return lexical
     dates = TextFilters(since=filters.since, until=filters.until)
-    found, _ = store.match_articles(plan.groups, dates, require_all=not relaxed, limit=ANCHOR_HITS)
+    found, _ = store.match_articles(plan.groups, dates, require_all=not relaxed, limit=LEXICAL_CANDIDATES)
     return found
 
 

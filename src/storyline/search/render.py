@@ -28,8 +28,9 @@ def results_table(results: SearchResults, color: bool | None = None) -> str:
         lines += ["", "Stories"]
         for rank, story in enumerate(results.stories, 1):
             langs = ", ".join(story.langs)
+            outlets = len(story.outlets)
             lines.append(f"{rank:3}. {story.id}  {story.articles} of {story.size} articles match "
-                         f"({langs}) · {len(story.outlets)} outlets")
+                         f"({langs}) · {outlets} outlet{'' if outlets == 1 else 's'}")
             lines.append(f"     {_one_line(story.headline)}")
     if results.terms:
         lines += ["", "keys: " + " ".join(results.terms)]

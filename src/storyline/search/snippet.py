@@ -36,7 +36,8 @@ class Mark:
 
 def snippet(paragraphs: Sequence[Paragraph], lang: str | None, plan: QueryPlan,
             width: int = WINDOW_CHARS) -> tuple[Segment, ...]:
-    """The best window of ``paragraphs`` (the lead when nothing matches), as segments."""
+    """The best window of ``paragraphs`` (the lead when nothing matches), as segments: the one
+    with the most query words, then the earliest, then the one with the most marks."""
     best: tuple | None = None
     for index, paragraph in enumerate(paragraphs):
         marks = find_marks(paragraph.text, paragraph.lang or lang, plan)
@@ -45,9 +46,11 @@ def snippet(paragraphs: Sequence[Paragraph], lang: str | None, plan: QueryPlan,
             end = _window_end(paragraph.text, start + width)
             inside = [m for m in marks if m.start >= start and m.end <= end]
             covered = frozenset().union(*(m.words for m in inside))
-            score = (len(covered), len(inside), -index, -start)
+            score = (len(covered), -index, len(inside), -start)
             if best is None or score > best[0]:
                 best = (score, paragraph.text, start, end, inside)
+        if best is not None and best[0][0] == len(plan.words):
+            break  # no later paragraph can show more words, and earlier wins a tie
     if best is None:
         lead = next((p.text for p in paragraphs if p.text.strip()), "")
         return _segments(lead, 0, _window_end(lead, width), [])
@@ -61,16 +64,15 @@ def mark_text(text: str, lang: str | None, plan: QueryPlan) -> tuple[Segment, ..
 
 
 def find_marks(text: str, lang: str | None, plan: QueryPlan) -> list[Mark]:
-    keys = plan.keys
+    lemmas, cognates, names = plan.keys["lemma"], plan.keys["cognate"], plan.keys["entity"]
     marks = []
     for match in TOKEN_RE.finditer(text):
         lemma_key, cognate, name_keys = token_keys(match.group(), lang)
-        words = set(keys["lemma"].get(lemma_key, ()))
-        words.update(keys["cognate"].get(cognate, ()) if cognate else ())
-        for key in name_keys:
-            words.update(keys["entity"].get(key, ()))
+        found = [lemmas.get(lemma_key), cognates.get(cognate) if cognate else None,
+                 *(names.get(key) for key in name_keys)]
+        words = [w for w in found if w]
         if words:
-            marks.append(Mark(match.start(), match.end(), frozenset(words)))
+            marks.append(Mark(match.start(), match.end(), frozenset().union(*words)))
     return marks
 
 

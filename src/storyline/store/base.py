@@ -209,8 +209,8 @@ class Store(ABC):
         """Light rows of these articles (unknown ids are left out)."""
 
     @abstractmethod
-    def event_facts(self, event_ids: Iterable[str]) -> list[ArticleFacts]:
-        """Light rows of every article in these events, by id."""
+    def event_facts(self, event_ids: Iterable[str], skip_langs: Iterable[str] = ()) -> list[ArticleFacts]:
+        """Light rows of every article in these events (but those in ``skip_langs``), by id."""
 
     @abstractmethod
     def article_texts(self, article_ids: Iterable[str]) -> dict[str, ArticleText]:

