@@ -213,3 +213,23 @@ def test_units_and_month_abbreviations_are_not_names(text, lang, noise):
     found = {e.text for e in extract_entities([Paragraph(text, lang)], lang)}
     assert not found & noise
     assert any("Мельничук" in name or "Melnychuk" in name for name in found)
+
+
+@pytest.mark.parametrize(("text", "lang", "key"), [
+    ("Поставки «Північного потоку» зросли.", "uk", "nord-stream"),
+    ("Кроме того, Северного потока не будет.", "ru", "nord-stream"),
+    ("Gas flows through Nord Stream fell.", "en", "nord-stream"),
+    ("Після провалу «Південного потоку» компанія змінила плани.", "uk", "south-stream"),
+    ("НАК \"Нафтогаз України\" подала позов.", "uk", "naftogaz"),
+    ("Нафтогазу не вистачає газу.", "uk", "naftogaz"),
+    ("Naftogaz of Ukraine filed a claim.", "en", "naftogaz"),
+    ("ПАТ «Газпром» отказался платить.", "ru", "gazprom"),
+])
+def test_pipelines_and_companies_share_keys_across_forms(text, lang, key):
+    assert key in {e.key for e in extract_entities([Paragraph(text, lang)], lang)}
+
+
+def test_sentence_opening_krome_is_not_crimea():
+    # Кроме (besides) once matched the Крым alias and linked unrelated stories.
+    entities = extract_entities([Paragraph("Кроме того, власти объявили тендер.", "ru")], "ru")
+    assert "crimea" not in {e.key for e in entities}
