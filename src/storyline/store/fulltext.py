@@ -41,7 +41,11 @@ class Fulltext:
     def clear(self, conn: Connection) -> None:
         raise NotImplementedError
 
-    def _match_sql(self, where: str, order: bool) -> str:
+    def _match_sql(self, where: str) -> str:
+        """The best ``:limit`` matches (id, score), maybe each with the count of all (total)."""
+        raise NotImplementedError
+
+    def _count_sql(self, where: str) -> str:
         raise NotImplementedError
 
     def match_expression(self, groups: Sequence[Sequence[IndexTerm]], require_all: bool) -> str:
@@ -54,12 +58,13 @@ class Fulltext:
         expression = self.match_expression(groups, require_all)
         where, params = filter_clause(filters)
         params["q"] = expression
-        found = conn.execute(bind_filters(self._match_sql(where, True), params),
-                             {**params, "limit": limit}).all()
+        found = conn.execute(bind_filters(self._match_sql(where), params), {**params, "limit": limit}).all()
         hits = [(row.id, float(row.score)) for row in found]
         if len(hits) < limit:
             return hits, len(hits)
-        total = conn.execute(bind_filters(self._match_sql(where, False), params), params).scalar_one()
+        if "total" in found[0]._fields:
+            return hits, int(found[0].total)
+        total = conn.execute(bind_filters(self._count_sql(where), params), params).scalar_one()
         return hits, int(total)
 
     def index_missing(self, conn: Connection, missing_only: bool = True) -> int:
@@ -113,15 +118,15 @@ class SqliteFulltext(Fulltext):
         parts = ["(" + " OR ".join(term(t) for t in group) + ")" for group in groups if group]
         return (" AND " if require_all else " OR ").join(parts)
 
-    def _match_sql(self, where: str, order: bool) -> str:
-        base = ("FROM search_fts JOIN search_documents d ON d.doc_id = search_fts.rowid "
-                f"JOIN articles a ON a.id = d.article_id WHERE search_fts MATCH :q{where}")
-        if not order:
-            return f"SELECT count(*) {base}"
+    def _match_sql(self, where: str) -> str:
         weights = ", ".join(str(WEIGHTS[name]) for name in FIELDS)
-        # bm25 is lower-is-better; negated so that every backend ranks higher-is-better.
-        return (f"SELECT d.article_id AS id, -bm25(search_fts, {weights}) AS score {base} "
+        # bm25 is lower-is-better; negated so that every backend ranks higher-is-better. FTS5
+        # refuses bm25 beside a window function, so the total is a second query (when needed).
+        return (f"SELECT d.article_id AS id, -bm25(search_fts, {weights}) AS score {_sqlite_from(where)} "
                 "ORDER BY score DESC, d.article_id LIMIT :limit")
+
+    def _count_sql(self, where: str) -> str:
+        return f"SELECT count(*) {_sqlite_from(where)}"
 
 
 class PostgresFulltext(Fulltext):
@@ -144,18 +149,28 @@ class PostgresFulltext(Fulltext):
         parts = ["(" + " | ".join(term(t) for t in group) + ")" for group in groups if group]
         return (" & " if require_all else " | ").join(parts)
 
-    def _match_sql(self, where: str, order: bool) -> str:
-        base = ("FROM search_documents d JOIN articles a ON a.id = d.article_id "
-                f"WHERE d.document @@ CAST(:q AS tsquery){where}")
-        if not order:
-            return f"SELECT count(*) {base}"
+    def _match_sql(self, where: str) -> str:
         # ts_rank refuses weights above 1: the same ratios, scaled.
         top = max(WEIGHTS.values())
         order = ("cognates", "body", "entities", "title")
         weights = "{" + ", ".join(str(WEIGHTS[n] / top) for n in order) + "}"
         # Normalisation 1: divide by 1 + log(document length), as bm25 discounts long documents.
+        # The total comes with the rows: a second query would rank every match again.
         return (f"SELECT d.article_id AS id, ts_rank('{weights}', d.document, CAST(:q AS tsquery), 1) "
-                f"AS score {base} ORDER BY score DESC, d.article_id LIMIT :limit")
+                "AS score, count(*) OVER () AS total "
+                f"FROM search_documents d{_articles(where)} "
+                f"WHERE d.document @@ CAST(:q AS tsquery){where} "
+                "ORDER BY score DESC, d.article_id LIMIT :limit")
+
+
+def _sqlite_from(where: str) -> str:
+    return ("FROM search_fts JOIN search_documents d ON d.doc_id = search_fts.rowid"
+            f"{_articles(where)} WHERE search_fts MATCH :q{where}")
+
+
+def _articles(where: str) -> str:
+    """The join the filters need; without filters, one join less to plan and run."""
+    return " JOIN articles a ON a.id = d.article_id" if where else ""
 
 
 def for_dialect(name: str) -> Fulltext:
