@@ -18,7 +18,7 @@ and reloaded when the number of stored vectors changes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,12 +84,14 @@ def _find_embedder(model: str) -> Embedder | None:
     return next((e for e in candidates if e.name == model), None)
 
 
-def dense_search(store: Store, text: str, allowed: set[str] | None, k: int,
+def dense_search(store: Store, text: str, allowed: Callable[[], set[str] | None], k: int,
                  feedback: Sequence[str] = ()) -> DenseResult:
-    """The ``k`` articles (among ``allowed`` when given) nearest to ``text``, with cosine and
-    z-score. ``feedback``: ids of articles known to match (the best lexical hits); their mean
-    vector is added to the query's (pseudo-relevance feedback), because an article is far
-    nearer its own translation than a two-word query is to either."""
+    """The ``k`` articles (among ``allowed()``, when it gives a set) nearest to ``text``, with
+    cosine and z-score; ``allowed`` is only called when the store has vectors to search.
+
+    ``feedback``: ids of articles known to match (the best lexical hits); their mean vector is
+    added to the query's (pseudo-relevance feedback), because an article is far nearer its own
+    translation than a two-word query is to either."""
     models = store.vector_models()
     model = models[0] if models else None
     embedder = query_embedder(model)
@@ -108,8 +110,9 @@ def dense_search(store: Store, text: str, allowed: set[str] | None, k: int,
     scores = np.einsum("ij,j->i", matrix.rows, vector)
     spread = float(scores.std()) or 1.0
     z = (scores - float(scores.mean())) / spread
-    if allowed is not None:
-        rows = np.fromiter((matrix.positions[i] for i in allowed if i in matrix.positions), dtype=np.int64)
+    permitted = allowed()
+    if permitted is not None:
+        rows = np.fromiter((matrix.positions[i] for i in permitted if i in matrix.positions), dtype=np.int64)
     else:
         rows = np.arange(len(matrix.ids))
     top = rows[np.argsort(-scores[rows], kind="stable")[:k]]

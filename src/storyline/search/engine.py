@@ -61,7 +61,9 @@ def search(store: Store, query: SearchQuery) -> SearchResults:
         return empty
     lexical, total, relaxed = _lexical(store, plan, filters)
     anchors = _anchors(store, plan, filters, lexical, relaxed)
-    allowed = store.filtered_ids(filters) if filters.active else None
+    def allowed() -> set[str] | None:
+        return store.filtered_ids(filters) if filters.active else None
+
     dense = dense_search(store, query.text, allowed, DENSE_CANDIDATES,
                          feedback=[i for i, _ in anchors[:FEEDBACK_HITS]])
     facts = store.facts_of([i for i, _ in lexical + anchors] + [h.id for h in dense.hits])
