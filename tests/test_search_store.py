@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from search_corpus import corpus_db
@@ -15,10 +15,11 @@ from storyline.model import Article, Paragraph, RawDocument
 from storyline.nlp.analyse import Analyser
 from storyline.search import SearchQuery, search
 from storyline.search.keys import IndexDocument, cognate_key, index_document, index_token
-from storyline.store import open_store
+from storyline.store import migrations, open_store
 from storyline.store.base import IndexTerm, TextFilters
 from storyline.store.fulltext import PostgresFulltext, SqliteFulltext, tsvector_literal
 from storyline.store.migrations import DIALECT_WORDS, _dialect_step, load_steps
+from storyline.store.schema import article_to_row
 from test_store import pg_url  # noqa: F401  (a fixture: a fresh PostgreSQL schema per test)
 
 
@@ -92,15 +93,25 @@ def test_articles_and_their_search_documents_are_one_transaction(url, monkeypatc
         assert documents(store) == 1
 
 
-def test_a_store_from_before_search_is_backfilled_when_opened(durable_url):
+def test_a_store_from_before_search_is_backfilled_when_opened(durable_url, monkeypatch):
     url = durable_url
-    with open_store(url) as store:
-        store.upsert_many([TALKS, TRUCE])
-        with store.engine.begin() as conn:  # back to version 2, as an older storyline left it
-            tables = ("search_fts", "search_documents") if url.startswith("sqlite") else ("search_documents",)
-            for table in tables:
-                conn.execute(text(f"DROP TABLE {table}"))
-            conn.execute(text("DELETE FROM schema_version WHERE version >= 3"))
+    # A store as storyline left it at schema version 2 (no search tables), made without SqlStore.
+    first_two = load_steps()[:2]
+    monkeypatch.setattr(migrations, "load_steps", lambda: first_two)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = create_engine(parsed)
+    with engine.begin() as conn:
+        assert migrations.migrate(conn) == 2
+        columns = {c["name"] for c in inspect(conn).get_columns("articles")}  # as of version 2
+        for made in (TALKS, TRUCE):
+            row = {k: v for k, v in article_to_row(made).items() if k in columns}
+            row.update(ingested_at="2021-12-08T00:00:00+00:00", updated_at="2021-12-08T00:00:00+00:00")
+            names, values = ", ".join(row), ", ".join(f":{k}" for k in row)
+            conn.execute(text(f"INSERT INTO articles ({names}) VALUES ({values})"), row)
+    engine.dispose()
+    monkeypatch.undo()
     with open_store(url) as store:
         assert store.schema_version == len(load_steps())
         assert documents(store) == 2
