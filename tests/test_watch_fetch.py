@@ -1,0 +1,171 @@
+"""The polite HTTP client against a local server: conditional GET, retries with backoff, robots,
+per-host pacing, timeouts and the size cap. A fake clock and sleep: nothing really waits."""
+
+from __future__ import annotations
+
+import pytest
+from watch_server import LocalServer, Route
+
+from storyline.watch.fetch import FetchError, FetchOptions, PoliteClient, Validators
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def site():
+    with LocalServer() as site:
+        yield site
+
+
+def client(fake: FakeTime, **options) -> PoliteClient:
+    options = {"host_delay": 0.0, "timeout": 2.0, **options}
+    return PoliteClient(FetchOptions(**options), clock=fake.clock, sleep=fake.sleep)
+
+
+def test_get_names_storyline_and_reads_the_body(site):
+    url = site.add("/a.html", Route(body=b"<p>hello</p>"))
+    with client(FakeTime()) as http:
+        response = http.get(url)
+    assert response.status == 200 and response.content == b"<p>hello</p>"
+    assert response.content_type.startswith("text/html")
+    page = [r for r in site.requests if r.path == "/a.html"][0]
+    assert page.headers["User-Agent"].startswith("storyline/")
+
+
+def test_conditional_get_sends_validators_and_reads_304(site):
+    url = site.add("/feed", Route(body=b"<rss/>", etag='"v1"',
+                                  last_modified="Tue, 07 Dec 2021 10:00:00 GMT"))
+    with client(FakeTime()) as http:
+        first = http.get(url)
+        assert first.validators == Validators('"v1"', "Tue, 07 Dec 2021 10:00:00 GMT")
+        second = http.get(url, first.validators)
+    assert second.not_modified and second.content == b""
+    sent = [r.headers for r in site.requests if r.path == "/feed"]
+    assert "If-None-Match" not in sent[0]
+    assert sent[1]["If-None-Match"] == '"v1"'
+    assert sent[1]["If-Modified-Since"] == "Tue, 07 Dec 2021 10:00:00 GMT"
+
+
+def test_5xx_is_retried_with_exponential_backoff(site):
+    url = site.add("/flaky", Route(body=b"ok", failures=2))
+    fake = FakeTime()
+    with client(fake, retries=3, backoff=1.5) as http:
+        assert http.get(url).content == b"ok"
+    assert fake.sleeps == [1.5, 3.0]
+    assert site.paths().count("/flaky") == 3
+
+
+def test_retries_give_up_with_a_transient_error(site):
+    url = site.add("/down", Route(failures=99))
+    fake = FakeTime()
+    with client(fake, retries=2, backoff=1.0, max_backoff=1.5) as http, \
+            pytest.raises(FetchError) as caught:
+        http.get(url)
+    assert caught.value.transient and caught.value.reason == "http_error"
+    assert "HTTP 500" in str(caught.value) and "3 tries" in str(caught.value)
+    assert fake.sleeps == [1.0, 1.5]  # doubling, capped
+
+
+def test_a_slow_page_times_out_and_is_retried(site):
+    url = site.add("/slow", Route(body=b"late", delay=0.6))
+    fake = FakeTime()
+    with client(fake, timeout=0.2, retries=1, backoff=4.0) as http, pytest.raises(FetchError) as caught:
+        http.get(url)
+    assert caught.value.reason == "timeout" and caught.value.transient
+    assert fake.sleeps == [4.0]
+
+
+def test_a_connection_refused_is_transient():
+    fake = FakeTime()
+    with client(fake, retries=1) as http, pytest.raises(FetchError) as caught:
+        http.get("http://127.0.0.1:9/nothing-listens-here")
+    # robots.txt of a host that cannot be reached forbids the host for now.
+    assert caught.value.reason == "robots"
+
+
+@pytest.mark.parametrize("length", [True, False])
+def test_a_page_over_the_size_limit_is_refused(site, length):
+    url = site.add("/huge", Route(body=b"x" * 300_000, length=length))
+    with client(FakeTime(), max_bytes=100_000) as http, pytest.raises(FetchError) as caught:
+        http.get(url)
+    assert caught.value.reason == "too_large" and not caught.value.transient
+
+
+def test_robots_txt_is_respected_and_read_once_per_host(site, caplog):
+    allowed = site.add("/news/a.html", Route(body=b"a"))
+    private = site.add("/private/b.html", Route(body=b"b"))
+    with client(FakeTime()) as http:
+        http.get(allowed)
+        with pytest.raises(FetchError) as caught:
+            http.get(private)
+        http.get(allowed)
+    assert caught.value.reason == "robots" and not caught.value.transient
+    assert "robots.txt" in str(caught.value) and private in str(caught.value)
+    assert "/private/b.html" not in site.paths()
+    assert site.paths().count("/robots.txt") == 1
+
+
+def test_robots_txt_naming_storyline_applies_to_it(site):
+    site.add("/robots.txt", Route(body=b"User-agent: storyline\nDisallow: /\n",
+                                  content_type="text/plain"))
+    url = site.add("/a.html", Route(body=b"a"))
+    with client(FakeTime()) as http, pytest.raises(FetchError) as caught:
+        http.get(url)
+    assert caught.value.reason == "robots"
+
+
+def test_missing_robots_txt_allows_everything(site):
+    site.add("/robots.txt", Route(status=404, content_type="text/plain"))
+    url = site.add("/private/x.html", Route(body=b"x"))
+    with client(FakeTime()) as http:
+        assert http.get(url).content == b"x"
+
+
+def test_requests_to_one_host_are_spaced(site):
+    urls = [site.add(f"/p{i}", Route(body=b"p")) for i in range(3)]
+    fake = FakeTime()
+    with client(fake, host_delay=5.0) as http:
+        for url in urls:
+            http.get(url)
+        # robots.txt, then three pages: every request after the first waits the full delay.
+        assert fake.sleeps == [5.0, 5.0, 5.0]
+        fake.now += 3.0  # time spent elsewhere counts towards the delay
+        http.get(urls[0])
+        assert fake.sleeps[-1] == pytest.approx(2.0)
+        fake.now += 10.0
+        http.get(urls[1])
+        assert len(fake.sleeps) == 4
+
+
+def test_http_errors_are_not_retried(site):
+    url = site.add("/gone", Route(status=410))
+    fake = FakeTime()
+    with client(fake) as http, pytest.raises(FetchError) as caught:
+        http.get(url)
+    assert caught.value.reason == "http_error" and "410" in caught.value.detail
+    assert not caught.value.transient and fake.sleeps == []
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/feed", "file:///etc/passwd", "not a url"])
+def test_only_http_urls(url):
+    with client(FakeTime()) as http, pytest.raises(FetchError) as caught:
+        http.get(url)
+    assert caught.value.reason == "bad_url"
+
+
+@pytest.mark.parametrize("bad", [{"host_delay": -1}, {"timeout": 0}, {"max_bytes": 0},
+                                 {"retries": -1}, {"retries": 1.5}])
+def test_options_are_validated(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))[:5]):
+        FetchOptions(**bad)
