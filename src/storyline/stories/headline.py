@@ -6,6 +6,7 @@ Clickbait patterns and their penalties are data (``data/stories.toml``, ``[headl
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from storyline.model import Article
+from storyline.store.base import ClusterRow
 from storyline.stories.params import section
 
 
@@ -152,6 +154,56 @@ def choose_headline(
     # Stable choice: best score, then the shorter title, then the smaller id.
     score, best, penalties = min(scored, key=lambda s: (-s[0], len(s[1].title), s[1].article_id))
     return Headline(best.title, best.lang, best.article_id, preferred, score, penalties, method)
+
+
+def cluster_headlines(
+    articles: Sequence[Article],
+    langs: Iterable[str | None],
+    vectors: Mapping[str, np.ndarray],
+    row: ClusterRow | None,
+) -> dict[str | None, Headline | None]:
+    """The headline of a story or event for each reader language in ``langs`` (None: the
+    cluster's main language). The one way every listing, page and answer headlines a cluster:
+    closest to the centroid of its originals (the stored vector sum when their vectors are
+    unknown), sharing the cluster's top entities and terms, not clickbait."""
+    originals = [a for a in articles if not a.duplicate_of] or list(articles)
+    centroid = centroid_of([vectors.get(a.id) for a in originals], row)
+    candidates = candidates_from_articles(articles)
+    keys = top_keys_of(row)
+    return {
+        lang: choose_headline(candidates, lang, vectors=vectors, centroid=centroid, top_keys=keys)
+        for lang in langs
+    }
+
+
+def cluster_headline(
+    articles: Sequence[Article],
+    lang: str | None,
+    vectors: Mapping[str, np.ndarray],
+    row: ClusterRow | None,
+) -> Headline | None:
+    return cluster_headlines(articles, [lang], vectors, row)[lang]
+
+
+def top_keys_of(row: ClusterRow | None) -> list[str]:
+    """The cluster's entity keys and terms, most counted first."""
+    if row is None:
+        return []
+    counts = Counter(row.state.get("entities") or {}) + Counter(row.state.get("terms") or {})
+    return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def centroid_of(rows: Sequence[np.ndarray | None], cluster: ClusterRow | None = None) -> np.ndarray | None:
+    """Mean of the members' vectors (unit length); the cluster's stored sum when none are known."""
+    present = [r for r in rows if r is not None]
+    if present:
+        total = np.sum(np.vstack(present), axis=0)
+    elif cluster is not None and cluster.vector_sum:
+        total = np.frombuffer(cluster.vector_sum, dtype=np.float32)
+    else:
+        return None
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm and math.isfinite(norm) else None
 
 
 def _share(keys: frozenset[str], top: Sequence[str]) -> float:

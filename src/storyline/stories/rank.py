@@ -86,17 +86,56 @@ class Ranking:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Measures:
+    """Everything a story's rank is computed from except "now": what a listing stores per story
+    (``storyline.stories.listing``) so that ranking a page does not read the stories' articles."""
+
+    outlets: tuple[str, ...]  # distinct outlets of the originals, case and spaces folded
+    languages: tuple[str, ...]  # of every article, duplicates included
+    articles: int  # originals only
+    duplicates: int
+    first: datetime | None  # the originals' first and last publication, UTC
+    last: datetime | None
+    velocity: float  # articles in the last window over the mean per window, capped
+
+    def to_dict(self) -> dict:
+        return {
+            "outlets": list(self.outlets),
+            "languages": list(self.languages),
+            "articles": self.articles,
+            "duplicates": self.duplicates,
+            "first": self.first.isoformat() if self.first else None,
+            "last": self.last.isoformat() if self.last else None,
+            "velocity": self.velocity,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Measures:
+        return cls(
+            tuple(data["outlets"]),
+            tuple(data["languages"]),
+            int(data["articles"]),
+            int(data["duplicates"]),
+            _parse(data["first"]),
+            _parse(data["last"]),
+            float(data["velocity"]),
+        )
+
+
 def rank_story(
     articles: Iterable[Reported],
     reference: datetime | None = None,
     weights: Mapping[str, float] | None = None,
 ) -> Ranking:
     """Score one story from its articles; ``reference`` is "now" for recency (UTC if naive)."""
-    conf = dict(section("rank"))
-    unknown = set(weights or {}) - set(conf)
-    if unknown:
-        raise ValueError(f"unknown ranking weight(s) {sorted(unknown)}; known: {sorted(conf)}")
-    conf.update(weights or {})
+    conf = _conf(weights)
+    return score_measures(measure(articles, conf), reference, conf)
+
+
+def measure(articles: Iterable[Reported], conf: Mapping[str, float] | None = None) -> Measures:
+    """What ``score_measures`` needs of a story's articles (``conf``: the ``[rank]`` section)."""
+    conf = conf or section("rank")
     originals, duplicates, langs = [], 0, set()
     for article in articles:
         if article.lang:
@@ -108,36 +147,52 @@ def rank_story(
     outlets = sorted({o for a in originals if (o := _outlet(a.source))})
     times = sorted(_utc(a.published) for a in originals if a.published is not None)
     first, last = (times[0], times[-1]) if times else (None, None)
-    reference = _utc(reference) if reference is not None else None
+    ratio = _velocity(times, float(conf["velocity_window_hours"]), float(conf["velocity_cap"]))
+    return Measures(tuple(outlets), tuple(sorted(langs)), len(originals), duplicates, first, last, ratio)
 
+
+def score_measures(
+    measures: Measures, reference: datetime | None = None, conf: Mapping[str, float] | None = None
+) -> Ranking:
+    """The ranking of a story with these measures when "now" is ``reference``."""
+    conf = conf or section("rank")
+    reference = _utc(reference) if reference is not None else None
+    last = measures.last
     hours_old = 0.0
     recency = 0.0
     if last is not None:
         hours_old = max(0.0, ((reference or last) - last).total_seconds() / 3600)
         recency = 0.5 ** (hours_old / float(conf["recency_half_life_hours"]))
-    ratio = _velocity(times, float(conf["velocity_window_hours"]), float(conf["velocity_cap"]))
-    measures = {
-        "outlets": (len(outlets), math.log2(1 + len(outlets))),
-        "languages": (len(langs), max(0, len(langs) - 1)),
-        "articles": (len(originals), math.log2(1 + len(originals))),
+    outlets, langs, ratio = len(measures.outlets), len(measures.languages), measures.velocity
+    values = {
+        "outlets": (outlets, math.log2(1 + outlets)),
+        "languages": (langs, max(0, langs - 1)),
+        "articles": (measures.articles, math.log2(1 + measures.articles)),
         "recency": (hours_old, recency),
         "velocity": (ratio, math.log2(1 + ratio)),
     }
     parts = tuple(
         RankPart(name, float(value), float(feature), float(conf[name]) * float(feature))
-        for name, (value, feature) in measures.items()
+        for name, (value, feature) in values.items()
     )
     return Ranking(
         sum(p.points for p in parts),
         parts,
-        tuple(outlets),
-        tuple(sorted(langs)),
-        len(originals),
-        duplicates,
-        first,
+        measures.outlets,
+        measures.languages,
+        measures.articles,
+        measures.duplicates,
+        measures.first,
         last,
         reference,
     )
+
+
+def recency_settled(ranking: Ranking) -> bool:
+    """True when the recency part no longer changes the score at float precision. It then never
+    will again as "now" moves on: float addition is monotone, so a smaller recency is absorbed
+    too. A stored score of a settled story needs no update when the reference time advances."""
+    return ranking.score == sum(0.0 if p.name == "recency" else p.points for p in ranking.parts)
 
 
 def rank_stories(
@@ -161,12 +216,25 @@ def _velocity(times: list[datetime], window_hours: float, cap: float) -> float:
     return min(cap, recent / (len(times) / windows))
 
 
+def _conf(weights: Mapping[str, float] | None) -> dict:
+    conf = dict(section("rank"))
+    unknown = set(weights or {}) - set(conf)
+    if unknown:
+        raise ValueError(f"unknown ranking weight(s) {sorted(unknown)}; known: {sorted(conf)}")
+    conf.update(weights or {})
+    return conf
+
+
 def _outlet(source: str | None) -> str | None:
     return " ".join(source.split()).casefold() or None if source else None
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _parse(text: str | None) -> datetime | None:
+    return _utc(datetime.fromisoformat(text)) if text else None
 
 
 def _number(value: float) -> str:
