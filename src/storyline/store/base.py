@@ -73,6 +73,28 @@ class TextFilters:
         return bool(self.langs or self.sources or self.since or self.until)
 
 
+class ListingRow(NamedTuple):
+    """A story as the listing keeps it: its score at the listing's reference time, and what
+    ``storyline.stories.listing`` computed of it (rank measures and display facts, as JSON)."""
+
+    story_id: str
+    score: float
+    measures: dict
+    facts: str
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    """Stories with an article in ``lang``, with an article from an outlet whose folded name
+    (case and spaces) is ``outlet``, whose last article is not before ``since`` and whose first
+    is not after ``until``; None does not filter."""
+
+    lang: str | None = None
+    outlet: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 class KnownInput(NamedTuple):
     raw_fingerprint: str | None
     event_id: str | None
@@ -186,6 +208,22 @@ class Store(ABC):
     @abstractmethod
     def vector_models(self) -> list[str]:
         """Names of the embedders whose vectors the store holds, the most used first."""
+
+    @abstractmethod
+    def listing_page(self, filters: ListingFilters, limit: int, offset: int = 0
+                     ) -> tuple[datetime | None, list[ListingRow]]:
+        """The listing's reference time ("now" of its scores) and the ``limit`` best stories
+        that pass ``filters`` after the ``offset`` best, best first: score, then the newer last
+        article, then the smaller id."""
+
+    @abstractmethod
+    def listing_rows(self, filters: ListingFilters | None = None,
+                     story_ids: Iterable[str] | None = None) -> list[ListingRow]:
+        """Every listed story that passes ``filters`` (or has one of ``story_ids``), unordered."""
+
+    @abstractmethod
+    def rebuild_listing(self) -> int:
+        """Compute every story's listing row again in one transaction; return how many."""
 
     # -- full-text search (storyline.search) -------------------------------------------------
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, Text
+from sqlalchemy import Column, Double, Integer, LargeBinary, MetaData, Table, Text
 
 from storyline.errors import StoreError
 from storyline.model import Article, Entity, Paragraph, Quote, RawDocument, Rejection
+from storyline.store.base import ClusterRow
 
 metadata = MetaData()
 
@@ -99,6 +102,42 @@ key_frequencies = Table(
     Column("documents", Integer, nullable=False),
 )
 
+# Version 4: the story listing (storyline.store.listing).
+story_listing = Table(
+    "story_listing",
+    metadata,
+    Column("story_id", Text, primary_key=True),
+    Column("score", Double, nullable=False),
+    Column("settled", Integer, nullable=False),
+    Column("rank_last", Text, nullable=False),
+    Column("span_first", Text),
+    Column("span_last", Text),
+    Column("measures", Text, nullable=False),
+    Column("facts", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+story_listing_langs = Table(
+    "story_listing_langs",
+    metadata,
+    Column("story_id", Text, primary_key=True),
+    Column("lang", Text, primary_key=True),
+)
+
+story_listing_outlets = Table(
+    "story_listing_outlets",
+    metadata,
+    Column("story_id", Text, primary_key=True),
+    Column("outlet", Text, primary_key=True),
+)
+
+story_listing_meta = Table(
+    "story_listing_meta",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 rejections = Table(
     "rejections",
     metadata,
@@ -164,13 +203,15 @@ def article_to_row(article: Article) -> dict:
 
 
 def row_to_article(row) -> Article:
+    """The article of a row; a row read without the raw input (``raw_content``, ``raw_fields``,
+    ``removed``), as story listings read them, gives an empty raw document and removed list."""
     m = row._mapping
     raw = RawDocument(
         id=m["raw_id"],
         format=m["raw_format"],
-        content=m["raw_content"],
+        content=m.get("raw_content", ""),
         origin=m["origin"],
-        fields=json.loads(m["raw_fields"]),
+        fields=json.loads(m.get("raw_fields", "{}")),
         crawled_at=_parse_date(m["crawled_at"]),
         encoding=m["encoding"],
     )
@@ -183,7 +224,7 @@ def row_to_article(row) -> Article:
         published=_parse_date(m["published"]),
         lang=m["lang"],
         paragraphs=[Paragraph(p["text"], p["lang"]) for p in json.loads(m["paragraphs"])],
-        removed=[tuple(pair) for pair in json.loads(m["removed"])],
+        removed=[tuple(pair) for pair in json.loads(m.get("removed", "[]"))],
         event_id=m["event_id"],
         story_id=m["story_id"],
         duplicate_of=m["duplicate_of"],
@@ -296,6 +337,23 @@ def _date_text(value: datetime | None) -> str | None:
 
 def _parse_date(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def from_key(key: str | None) -> datetime | None:
+    """The UTC time of a ``utc_key`` (None for None or '')."""
+    return datetime.fromisoformat(key).replace(tzinfo=UTC) if key else None
+
+
+def row_to_cluster(row) -> ClusterRow:
+    return ClusterRow(row.id, row.kind, row.parent_id, row.size, row.articles, from_key(row.first_key),
+                      from_key(row.last_key), json.loads(row.state), bytes(row.vector_sum))
+
+
+def chunks(items: Iterable, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size``: what one statement reads or writes at a time."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def utc_key(value: datetime | None) -> str | None:

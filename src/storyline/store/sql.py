@@ -6,8 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from itertools import islice
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import (
@@ -26,7 +25,7 @@ from sqlalchemy.pool import StaticPool
 
 from storyline.errors import ConfigError, NotFound, StoreError
 from storyline.model import Article, Paragraph, Rejection
-from storyline.store import fulltext, migrations
+from storyline.store import fulltext, listing, migrations
 from storyline.store.base import (
     ArticleFacts,
     ArticleText,
@@ -34,6 +33,8 @@ from storyline.store.base import (
     ClusterRow,
     IndexTerm,
     KnownInput,
+    ListingFilters,
+    ListingRow,
     Store,
     TextFilters,
     UpsertStatus,
@@ -43,12 +44,15 @@ from storyline.store.schema import (
     article_to_row,
     article_vectors,
     articles,
+    chunks,
     clusters,
+    from_key,
     key_frequencies,
     now_text,
     rejection_to_row,
     rejections,
     row_to_article,
+    row_to_cluster,
     row_to_rejection,
     utc_key,
 )
@@ -74,6 +78,8 @@ class SqlStore(Store):
                 # Articles stored before the search index existed get their documents now.
                 backfill = {fulltext.SCHEMA_VERSION: self._fulltext.index_missing}
                 self.schema_version = migrations.migrate(conn, after=backfill)
+                # Also the backfill of the listing's migration: it has never been computed.
+                listing.ensure_current(conn)
         except BaseException:
             self._engine.dispose()
             raise
@@ -92,12 +98,24 @@ class SqlStore(Store):
     def save_batch(self, articles_: Iterable[Article], delta: ClusterDelta | None = None) -> Counter:
         stamp = now_text()
         with self._write("store articles in") as conn:
-            counts = self._upsert_article_rows(conn, articles_, stamp)
+            counts, touched = self._upsert_article_rows(conn, articles_, stamp)
             if delta is not None:
-                self._write_delta(conn, delta, stamp)
+                touched |= self._write_delta(conn, delta, stamp)
+            # Same transaction: a listing never shows a story as it was before the batch.
+            listing.refresh(conn, touched)
         return counts
 
-    def _write_delta(self, conn: Connection, delta: ClusterDelta, stamp: str) -> None:
+    def _write_delta(self, conn: Connection, delta: ClusterDelta, stamp: str) -> set[str]:
+        """Write the clustering's changes; return the stories whose articles or rows changed."""
+        touched = {c.id if c.kind == "story" else c.parent_id for c in delta.clusters}
+        touched.update(delta.deleted_clusters)
+        touched.update(delta.merged_stories)
+        touched.update(delta.merged_stories.values())
+        touched.update(story for _, story in delta.reassigned.values())
+        for chunk in chunks(list(delta.reassigned), WRITE_CHUNK):
+            # The stories these articles leave.
+            touched.update(conn.execute(select(articles.c.story_id).where(
+                articles.c.id.in_(chunk))).scalars())
         if delta.clusters:
             conn.execute(self._upsert(clusters, ["id"]), [{
                 "id": c.id, "kind": c.kind, "parent_id": c.parent_id, "size": c.size,
@@ -117,25 +135,27 @@ class SqlStore(Store):
                 index_elements=[key_frequencies.c.key],
                 set_={"documents": key_frequencies.c.documents + stmt.excluded.documents})
             rows = [{"key": k, "documents": n} for k, n in delta.frequencies.items() if n]
-            for chunk in _chunks(rows, WRITE_CHUNK * 4):
+            for chunk in chunks(rows, WRITE_CHUNK * 4):
                 conn.execute(stmt, chunk)
         for old, new in delta.merged_stories.items():
             conn.execute(articles.update().where(articles.c.story_id == old).values(
                 story_id=new, updated_at=stamp))
             conn.execute(clusters.update().where(clusters.c.parent_id == old).values(
                 parent_id=new, updated_at=stamp))
-        for chunk in _chunks(delta.deleted_clusters, WRITE_CHUNK):
+        for chunk in chunks(delta.deleted_clusters, WRITE_CHUNK):
             conn.execute(clusters.delete().where(clusters.c.id.in_(chunk)))
         for article_id, (event_id, story_id) in delta.reassigned.items():
             conn.execute(articles.update().where(articles.c.id == article_id).values(
                 event_id=event_id, story_id=story_id, updated_at=stamp))
+        touched.discard(None)
+        return touched
 
     def known_inputs(self, article_ids: Iterable[str]) -> dict[str, KnownInput]:
         ids = list(dict.fromkeys(article_ids))
         found: dict[str, KnownInput] = {}
         cols = (articles.c.id, articles.c.raw_fingerprint, articles.c.event_id,
                 articles.c.story_id, articles.c.duplicate_of)
-        for chunk in _chunks(ids, WRITE_CHUNK):
+        for chunk in chunks(ids, WRITE_CHUNK):
             for row in self._fetch(select(*cols).where(articles.c.id.in_(chunk))):
                 found[row.id] = KnownInput(row.raw_fingerprint, row.event_id, row.story_id,
                                            row.duplicate_of)
@@ -147,22 +167,22 @@ class SqlStore(Store):
         if ids is not None:
             wanted = list(ids)
             rows = []
-            for chunk in _chunks(wanted, WRITE_CHUNK):
+            for chunk in chunks(wanted, WRITE_CHUNK):
                 rows += self._fetch(query.where(clusters.c.id.in_(chunk)))
         else:
             if active_since is not None:
                 query = query.where((clusters.c.last_key >= utc_key(active_since))
                                     | clusters.c.last_key.is_(None))
             rows = self._fetch(query.order_by(clusters.c.id))
-        return [_row_to_cluster(r) for r in rows]
+        return [row_to_cluster(r) for r in rows]
 
     def latest_cluster_time(self, kind: str) -> datetime | None:
         query = select(func.max(clusters.c.last_key)).where(clusters.c.kind == kind)
-        return _from_key(self._fetch(query)[0][0])
+        return from_key(self._fetch(query)[0][0])
 
     def get_vectors(self, model: str, article_ids: Iterable[str]) -> dict[str, bytes]:
         found = {}
-        for chunk in _chunks(list(article_ids), WRITE_CHUNK):
+        for chunk in chunks(list(article_ids), WRITE_CHUNK):
             query = select(article_vectors.c.article_id, article_vectors.c.vector).where(
                 article_vectors.c.model == model, article_vectors.c.article_id.in_(chunk))
             found.update({r.article_id: bytes(r.vector) for r in self._fetch(query)})
@@ -187,16 +207,18 @@ class SqlStore(Store):
                                                                   articles.c.id))
         return [row_to_article(r) for r in rows]
 
-    def _upsert_article_rows(self, conn: Connection, articles_: Iterable[Article], stamp: str) -> Counter:
+    def _upsert_article_rows(self, conn: Connection, articles_: Iterable[Article],
+                             stamp: str) -> tuple[Counter, set[str]]:
+        """Write the articles; count each status and name the stories they were and are in."""
         counts: Counter = Counter()
-        for chunk in _chunks(articles_, WRITE_CHUNK):
+        touched: set[str] = set()
+        for chunk in chunks(articles_, WRITE_CHUNK):
             rows = [article_to_row(a) for a in chunk]
             ids = list({row["id"] for row in rows})
-            known = dict(
-                conn.execute(
-                    select(articles.c.id, articles.c.fingerprint).where(articles.c.id.in_(ids))
-                ).all()
-            )
+            known, stories = {}, {}
+            query = select(articles.c.id, articles.c.fingerprint, articles.c.story_id)
+            for found in conn.execute(query.where(articles.c.id.in_(ids))):
+                known[found.id], stories[found.id] = found.fingerprint, found.story_id
             # Last row per id wins; one write per id keeps ON CONFLICT from seeing it twice.
             pending: dict[str, dict] = {}
             for row in rows:
@@ -206,13 +228,15 @@ class SqlStore(Store):
                     continue
                 counts["ingested" if before is None else "updated"] += 1
                 known[row["id"]] = row["fingerprint"]
+                touched.update((row["story_id"], stories.get(row["id"])))
                 pending[row["id"]] = {**row, "ingested_at": stamp, "updated_at": stamp}
             if pending:
                 conn.execute(self._upsert_articles(), list(pending.values()))
                 # Same transaction: the search index never disagrees with the articles.
                 changed = {a.id: a for a in chunk if a.id in pending}
                 self._fulltext.write(conn, fulltext.documents(changed.values()))
-        return counts
+        touched.discard(None)
+        return counts, touched
 
     def get_article(self, article_id: str) -> Article:
         with self._read("read an article from") as conn:
@@ -362,7 +386,7 @@ class SqlStore(Store):
         c = articles.c
         cols = (c.id, c.event_id, c.story_id, c.source, c.lang, c.published, c.duplicate_of, c.title)
         rows = []
-        for chunk in _chunks(list(dict.fromkeys(story_ids)), WRITE_CHUNK):
+        for chunk in chunks(list(dict.fromkeys(story_ids)), WRITE_CHUNK):
             rows += self._fetch(select(*cols, c.published_key).where(c.story_id.in_(chunk)))
         rows.sort(key=lambda r: (r.published_key is None, r.published_key or "", r.id))
         return [_facts(r) for r in rows]
@@ -371,6 +395,20 @@ class SqlStore(Store):
         count = func.count().label("n")
         query = select(article_vectors.c.model, count).group_by(article_vectors.c.model)
         return [r.model for r in sorted(self._fetch(query), key=lambda r: (-r.n, r.model))]
+
+    def listing_page(self, filters: ListingFilters, limit: int, offset: int = 0
+                     ) -> tuple[datetime | None, list[ListingRow]]:
+        with self._read("list stories of") as conn:
+            return listing.page(conn, filters, limit, offset)
+
+    def listing_rows(self, filters: ListingFilters | None = None,
+                     story_ids: Iterable[str] | None = None) -> list[ListingRow]:
+        with self._read("list stories of") as conn:
+            return listing.rows(conn, filters, story_ids)
+
+    def rebuild_listing(self) -> int:
+        with self._write("rebuild the story listing of") as conn:
+            return listing.rebuild(conn)
 
     # -- full-text search (storyline.search) -------------------------------------------------
 
@@ -424,7 +462,7 @@ class SqlStore(Store):
         key = c.id if key is None else key
         cols = (c.id, c.event_id, c.story_id, c.source, c.lang, c.published, c.duplicate_of, c.title)
         rows = []
-        for chunk in _chunks(list(dict.fromkeys(values)), WRITE_CHUNK):
+        for chunk in chunks(list(dict.fromkeys(values)), WRITE_CHUNK):
             query = select(*cols, *extra).where(key.in_(chunk))
             rows += self._fetch(query if where is None else query.where(where))
         return rows
@@ -507,17 +545,3 @@ def _postgresql_engine(url: URL) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _row_to_cluster(row) -> ClusterRow:
-    return ClusterRow(row.id, row.kind, row.parent_id, row.size, row.articles,
-                      _from_key(row.first_key), _from_key(row.last_key), json.loads(row.state),
-                      bytes(row.vector_sum))
-
-
-def _from_key(key: str | None) -> datetime | None:
-    return None if key is None else datetime.fromisoformat(key).replace(tzinfo=UTC)
-
-
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

@@ -4,7 +4,6 @@ are together. Plain dataclasses; ``render.py`` turns them into text, Markdown or
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,15 +15,15 @@ import numpy as np
 from storyline.errors import NotFound
 from storyline.model import Article
 from storyline.nlp.embed import Embedder
-from storyline.store.base import ArticleFacts, ClusterRow, Store
+from storyline.store.base import ClusterRow, ListingFilters, ListingRow, Store
 from storyline.stories.headline import (
     Headline,
-    TitleCandidate,
-    candidates_from_articles,
-    choose_headline,
+    centroid_of,
+    cluster_headline,
     majority_lang,
 )
-from storyline.stories.rank import Ranking, rank_stories, rank_story
+from storyline.stories.listing import StoryFacts, outlet_key, outlets_of
+from storyline.stories.rank import Measures, Ranking, rank_story, score_measures
 from storyline.stories.summary import Summary, summarise
 
 TOP_ENTITIES = 12
@@ -150,6 +149,9 @@ class StorySummary:
     outlets: tuple[str, ...]
     languages: tuple[str, ...]
     events: int
+    # The summary sentence shown under the headline (not repeating it), and its language.
+    line: str | None = None
+    line_lang: str | None = None
 
 
 # -- building views ----------------------------------------------------------------------------
@@ -189,6 +191,11 @@ def story_view(
     oldest = datetime.max.replace(tzinfo=UTC)
     timeline.sort(key=lambda e: (_utc(e.first) if e.first else oldest, e.id))
     core = _core(articles, lang, vectors, model if embed else None, rows[0])
+    # The listing's headline (chosen when the story last changed, by the same function) for a
+    # language the story has: the story page and the listings cannot disagree.
+    listed = store.listing_rows(story_ids=[story_id])
+    facts = _facts(listed[0]) if listed else None
+    headline = facts.headline(lang) if facts and facts.knows(lang) else core["headline"]
     event_centroids = [
         _centroid([vectors.get(a.id) for a in by_event[e.id]], event_rows.get(e.id)) for e in timeline
     ]
@@ -196,7 +203,7 @@ def story_view(
     explanation = _explain(articles, events, event_centroids, vectors, reading, rows[0])
     return StoryView(
         id=story_id,
-        headline=core["headline"],
+        headline=headline,
         summary=core["summary"],
         ranking=ranking,
         first=core["first"],
@@ -260,58 +267,76 @@ def list_stories(
     outlet: str | None = None,
     offset: int = 0,
     now: datetime | None = None,
-    model: str | None = None,
 ) -> list[StorySummary]:
     """The ``limit`` best stories, best first, after skipping the ``offset`` best: with an
     article in ``lang`` (when given; it is also the headline language), a last article not
     before ``since``, a first article not after ``until`` and an article from ``outlet`` (any
-    spelling of its name's case and spaces), each when given."""
+    spelling of its name's case and spaces), each when given.
+
+    Recency is measured against ``now`` (default: the newest article in the store). The store
+    keeps every story ranked against its newest article, so a page reads only its own stories;
+    another ``now`` ranks every story that passes the filters from its stored measures."""
     if not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a whole number >= 1, got {limit!r}")
     if not isinstance(offset, int) or offset < 0:
         raise ValueError(f"offset must be a whole number >= 0, got {offset!r}")
-    since = _utc(since) if since is not None else None
-    until = _utc(until) if until is not None else None
-    rows = {
-        r.id: r
-        for r in store.load_clusters("story", active_since=since)
-        if (since is None or (r.last is not None and _utc(r.last) >= since))
-        and (until is None or (r.first is not None and _utc(r.first) <= until))
-    }
-    facts: dict[str, list[ArticleFacts]] = defaultdict(list)
-    for fact in store.article_facts(rows):
-        facts[fact.story_id].append(fact)
-    if lang:
-        facts = {sid: arts for sid, arts in facts.items() if any(a.lang == lang for a in arts)}
-    if outlet:
-        name = _outlet_key(outlet)
-        facts = {sid: arts for sid, arts in facts.items() if any(_outlet_key(a.source) == name for a in arts)}
-    reference = now or store.latest_cluster_time("story")
-    ranked = rank_stories({sid: facts[sid] for sid in rows if sid in facts}, reference)
-    ranked = ranked[offset : offset + limit]
-    model = model or _default_model(store)
-    ids = [a.id for sid, _ in ranked for a in facts[sid]]
-    vectors = _vectors(store, model, ids)
-    out = []
-    for story_id, ranking in ranked:
-        arts = facts[story_id]
-        headline = choose_headline(
-            _fact_candidates(arts), lang, vectors=vectors, top_keys=_top_keys(rows[story_id])
-        )
-        out.append(
-            StorySummary(
-                story_id,
-                headline,
-                ranking,
-                ranking.first,
-                ranking.last,
-                len(arts),
-                _outlets(arts),
-                tuple(sorted({a.lang for a in arts if a.lang})),
-                len({a.event_id for a in arts if a.event_id}),
-            )
-        )
-    return out
+    filters = ListingFilters(
+        lang=lang or None,
+        outlet=outlet_key(outlet) if outlet else None,
+        since=_utc(since) if since is not None else None,
+        until=_utc(until) if until is not None else None,
+    )
+    stored, rows = store.listing_page(filters, limit, offset)
+    reference = _utc(now) if now is not None else store.latest_cluster_time("story")
+    if reference != stored:
+        # Also when a batch was stored between the two reads: its page is ranked afresh.
+        rows = _rank_rows(store.listing_rows(filters), reference)[offset : offset + limit]
+    return [_summary(_facts(row), lang, reference) for row in rows]
+
+
+def story_summaries(
+    store: Store, story_ids: Iterable[str], lang: str | None = None
+) -> dict[str, StorySummary]:
+    """The listing's line of each of these stories (unlisted ids are left out): the headline
+    ``list_stories`` shows for ``lang`` readers (the story's main one when it has no article in
+    ``lang``), counts, and the ranking against the newest article in the store."""
+    reference = store.latest_cluster_time("story")
+    found = {}
+    for row in store.listing_rows(story_ids=story_ids):
+        facts = _facts(row)
+        found[row.story_id] = _summary(facts, lang if facts.knows(lang) else None, reference)
+    return found
+
+
+def _summary(facts: StoryFacts, lang: str | None, reference: datetime | None) -> StorySummary:
+    ranking = score_measures(facts.measures, reference)
+    line = facts.line(lang)
+    return StorySummary(
+        facts.id,
+        facts.headline(lang),
+        ranking,
+        ranking.first,
+        ranking.last,
+        facts.articles,
+        facts.outlets,
+        facts.languages,
+        facts.events,
+        line[0] if line else None,
+        line[1] if line else None,
+    )
+
+
+def _rank_rows(rows: list[ListingRow], reference: datetime | None) -> list[ListingRow]:
+    """``rows`` in ``rank_stories``' order at ``reference``: score, newer last article, id."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    scored = [(score_measures(Measures.from_dict(r.measures), reference), r) for r in rows]
+    scored.sort(key=lambda pair: pair[1].story_id)
+    scored.sort(key=lambda pair: (pair[0].score, pair[0].last or oldest), reverse=True)
+    return [r for _, r in scored]
+
+
+def _facts(row: ListingRow) -> StoryFacts:
+    return StoryFacts.from_json(row.story_id, Measures.from_dict(row.measures), row.facts)
 
 
 # -- parts -------------------------------------------------------------------------------------
@@ -327,10 +352,7 @@ def _core(
     """What a story view and an event view both show."""
     originals = [a for a in articles if not a.duplicate_of] or articles
     centroid = _centroid([vectors.get(a.id) for a in originals], row)
-    top_keys = _top_keys(row)
-    headline = choose_headline(
-        candidates_from_articles(articles), lang, vectors=vectors, centroid=centroid, top_keys=top_keys
-    )
+    headline = cluster_headline(articles, lang, vectors, row)
     embedder = _embedder_for(model) if model else None
     summary = summarise(
         articles,
@@ -473,15 +495,7 @@ def _event_summary(
     vectors: dict[str, np.ndarray],
     row: ClusterRow | None,
 ) -> EventSummary:
-    originals = [a for a in members if not a.duplicate_of] or members
-    centroid = _centroid([vectors.get(a.id) for a in originals], row)
-    headline = choose_headline(
-        candidates_from_articles(members),
-        lang,
-        vectors=vectors,
-        centroid=centroid,
-        top_keys=_top_keys(row) if row else (),
-    )
+    headline = cluster_headline(members, lang, vectors, row)
     dated = sorted(a.published for a in members if a.published)
     return EventSummary(
         event_id,
@@ -520,42 +534,10 @@ def _forms(
     return tuple((k, min(by_lang[k], key=lambda n: (-by_lang[k][n], n))) for k in order)
 
 
-def _fact_candidates(facts: Iterable[ArticleFacts]) -> list[TitleCandidate]:
-    from storyline.nlp.lemmas import lemmatise
-
-    return [
-        TitleCandidate(
-            f.id,
-            " ".join(f.title.split()),
-            f.lang,
-            frozenset(lemmatise(f.title, f.lang)),
-            bool(f.duplicate_of),
-        )
-        for f in facts
-        if f.title and f.title.strip()
-    ]
-
-
-def _top_keys(row: ClusterRow | None) -> list[str]:
-    if row is None:
-        return []
-    counts = Counter(row.state.get("entities") or {}) + Counter(row.state.get("terms") or {})
-    return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-
-def _outlets(articles: Iterable) -> tuple[str, ...]:
-    """Distinct outlets, each under its most common spelling."""
-    spellings: dict[str, Counter] = defaultdict(Counter)
-    for a in articles:
-        if a.source and a.source.strip():
-            name = " ".join(a.source.split())
-            spellings[name.casefold()][name] += 1
-    return tuple(sorted(c.most_common(1)[0][0] for c in spellings.values()))
-
-
-def _outlet_key(name: str | None) -> str:
-    """What two spellings of one outlet share (the grouping ``_outlets`` makes)."""
-    return " ".join((name or "").split()).casefold()
+# Shared with storyline.search under their old names.
+_outlets = outlets_of
+_outlet_key = outlet_key
+_centroid = centroid_of
 
 
 def _default_model(store: Store) -> str | None:
@@ -567,19 +549,6 @@ def _vectors(store: Store, model: str | None, ids: Sequence[str]) -> dict[str, n
     if not model or not ids:
         return {}
     return {k: np.frombuffer(v, dtype=np.float32) for k, v in store.get_vectors(model, ids).items()}
-
-
-def _centroid(rows: Sequence[np.ndarray | None], cluster: ClusterRow | None = None) -> np.ndarray | None:
-    """Mean of the members' vectors (unit length); the cluster's stored sum when none are known."""
-    present = [r for r in rows if r is not None]
-    if present:
-        total = np.sum(np.vstack(present), axis=0)
-    elif cluster is not None and cluster.vector_sum:
-        total = np.frombuffer(cluster.vector_sum, dtype=np.float32)
-    else:
-        return None
-    norm = float(np.linalg.norm(total))
-    return total / norm if norm and math.isfinite(norm) else None
 
 
 def _embedder_for(model: str) -> Embedder | None:

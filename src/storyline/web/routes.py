@@ -14,9 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from storyline.api.deps import StoreDep
 from storyline.errors import NotFound, StorylineError
-from storyline.store.base import ClusterRow, Store
+from storyline.store.base import Store
 from storyline.stories import list_stories, story_view
-from storyline.stories.summary import summarise
 from storyline.stories.view import StorySummary, event_view
 from storyline.web import timeline
 from storyline.web.render import STATIC, display_zone, page
@@ -105,11 +104,7 @@ def front_page(
     shown = ranked[:PER_PAGE]
     if number > 1 and not shown:
         return _error(request, NotFound(f"there is no page {number} of stories", hint="the first page is /"))
-    rows = {r.id: r for r in store.load_clusters("story", ids=[s.id for s in shown])} if shown else {}
-    items = []
-    for i, story in enumerate(shown):
-        line, line_lang = _summary_line(store, story, rows.get(story.id), chosen)
-        items.append(FrontItem(offset + i + 1, story, line, line_lang))
+    items = [FrontItem(offset + i + 1, story, story.line, story.line_lang) for i, story in enumerate(shown)]
     return page(
         request,
         "front.html",
@@ -121,32 +116,6 @@ def front_page(
         outlets_shown=OUTLETS_SHOWN,
         total_articles=store.count_articles() if not shown else None,
     )
-
-
-def _summary_line(
-    store: Store, story: StorySummary, row: ClusterRow | None, lang: str | None
-) -> tuple[str | None, str | None]:
-    """The summary sentence that stands best for the story, not merely repeating its headline."""
-    articles = store.articles_of(story_id=story.id)
-    if not articles:
-        return None, None
-    state = row.state if row is not None else {}
-    summary = summarise(
-        articles,
-        story.headline.lang if story.headline else lang,
-        top_terms=state.get("terms") or None,
-        top_entities=state.get("entities") or None,
-    )
-    headline = _fold(story.headline.text) if story.headline else ""
-    candidates = [s for s in summary.sentences if _fold(s.text) != headline]
-    if not candidates:
-        return None, None
-    best = max(candidates, key=lambda s: s.score)
-    return best.text, summary.lang
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.split()).casefold().rstrip(".")
 
 
 # -- a story -----------------------------------------------------------------------------------
