@@ -4,22 +4,9 @@ per-host pacing, timeouts and the size cap. A fake clock and sleep: nothing real
 from __future__ import annotations
 
 import pytest
-from watch_server import LocalServer, Route
 
 from storyline.watch.fetch import FetchError, FetchOptions, PoliteClient, Validators
-
-
-class FakeTime:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from watch_server import FakeTime, LocalServer, Route
 
 
 @pytest.fixture

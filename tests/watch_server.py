@@ -104,6 +104,21 @@ def _handler(site: Site):
     return Handler
 
 
+class FakeTime:
+    """A clock and a sleep for the client: sleeping moves the clock, nothing really waits."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 class LocalServer:
     def __init__(self):
         self.site = Site()

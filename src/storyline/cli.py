@@ -20,6 +20,7 @@ from storyline.search.cli import reindex, search
 from storyline.settings import load_settings
 from storyline.store import DEFAULT_URL, open_store
 from storyline.stories.cli import stories, story
+from storyline.watch.cli import watch
 
 db_option = click.option("--db", default=None, metavar="URL",
                          help=f"Store URL (default {DEFAULT_URL}; env STORYLINE_DB).")
@@ -192,3 +193,4 @@ main.add_command(story)
 main.add_command(eval_group)
 main.add_command(search)
 main.add_command(reindex)
+main.add_command(watch)

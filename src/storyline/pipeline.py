@@ -80,8 +80,24 @@ class Pipeline:
         article.url = _clean_str(fields.get("url")) or article.url
         if fields.get("published"):
             article.published = self._record_date(fields["published"], raw)
+        self._apply_fallbacks(article, raw)
         if article.title is None and article.paragraphs:
             article.title = article.paragraphs[0].text[:200]
+
+    def _apply_fallbacks(self, article: Article, raw: RawDocument) -> None:
+        """What a wrapper knows (a feed entry's title, date, channel) fills only what the page
+        itself did not say: the page is the better witness of its own metadata."""
+        fallback = raw.fields.get("fallback")
+        if not isinstance(fallback, dict):
+            return
+        article.title = article.title or _clean_str(fallback.get("title"))
+        article.source = article.source or _clean_str(fallback.get("source"))
+        article.url = article.url or _clean_str(fallback.get("url"))
+        if article.published is None and _clean_str(fallback.get("published")):
+            try:
+                article.published = self._record_date(fallback["published"], raw)
+            except InputError:
+                pass  # a wrong date from a wrapper is no reason to lose the article
 
     def _record_date(self, value: str, raw: RawDocument) -> datetime:
         try:
