@@ -58,6 +58,9 @@ def test_not_a_feed(content):
     (b"<rss/>", "text/html", True),
     (b"garbage", "application/rss+xml", True),
     (b"<!DOCTYPE html><html>", "text/html; charset=utf-8", False),
+    (b"<?xml version='1.0'?>\n<!-- hi -->\n<feed xmlns='http://www.w3.org/2005/Atom'>", "text/html", True),
+    (b"<?xml version='1.0'?><html xmlns='http://www.w3.org/1999/xhtml'>", "application/xhtml+xml", False),
+    (b"<?xml version='1.0'?><something/>", "application/xml", True),
 ])
 def test_looks_like_feed(content, kind, expected):
     assert looks_like_feed(content, kind) is expected

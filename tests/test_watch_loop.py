@@ -4,6 +4,10 @@ store, each entry fetched once, errors reported while the round goes on."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+import time
 
 import pytest
 
@@ -11,7 +15,7 @@ from storyline.settings import Settings
 from storyline.store import open_store
 from storyline.watch.feeds import entry_id
 from storyline.watch.fetch import FetchOptions, PoliteClient
-from storyline.watch.loop import Watcher
+from storyline.watch.loop import Watcher, stop_on_signals
 from storyline.watch.state import FetchState
 from watch_server import FakeTime, LocalServer, Route
 
@@ -235,3 +239,25 @@ def test_an_unexpected_failure_is_one_rejection_and_the_round_goes_on(site, stor
     assert summary.counts["ingested"] == 2
     assert "ru-library.html: failed: RuntimeError: boom" in caplog.text
     assert any(r.reason == "failed" for r in store.iter_rejections())
+
+
+def test_sigterm_in_the_pause_between_rounds_ends_the_watch_at_once(site, store, make):
+    watcher = make([site.add("/gone.html", Route(status=404))])
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    started = time.monotonic()
+    with stop_on_signals(watcher.stop):
+        timer.start()
+        watcher.run(interval=600)
+    assert time.monotonic() - started < 10 and watcher.rounds == 1
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the old handler is back
+
+
+def test_a_second_ctrl_c_stops_at_once():
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # the handler runs between two bytecodes of this thread
+        assert stop.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import feedparser
+
+# The root element of RSS 2.0, Atom and RSS 1.0, after an optional BOM, XML declaration and
+# comments.
+_FEED_ROOT = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:rdf)[\s/>]", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +37,13 @@ def entry_id(key: str) -> str:
 
 
 def looks_like_feed(content: bytes, content_type: str) -> bool:
-    if any(kind in content_type for kind in ("rss", "atom", "/xml", "+xml")):
+    """Whether a fetched document is to be read as a feed (else it is an article page). The root
+    element decides first: many servers send RSS as text/html, and XHTML pages as +xml."""
+    if _FEED_ROOT.search(content[:2048].lower()):
         return True
-    head = content[:512].lstrip().lower()
-    return head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf"))
+    if "html" in content_type:
+        return False
+    return any(kind in content_type for kind in ("rss", "atom", "/xml", "+xml"))
 
 
 def parse_feed(content: bytes, url: str) -> list[FeedEntry]:
