@@ -1,10 +1,10 @@
-"""A short-lived cache of expensive answers (ranking every story, searching).
+"""A short-lived cache of answers that cost more than reading them back (searching, mostly: a
+story listing reads only its page of the store's ranked stories).
 
-Ranking reads every story and its articles' facts: about 0.15 s per thousand articles. Morning
-readers ask the same few pages again and again, so an answer is kept ``ttl`` seconds. After that
-it is still answered for ``stale`` more seconds while one background thread computes the new one,
-so that no reader waits for a refresh; older than ``ttl + stale``, it is computed while the reader
-waits. A write through this API clears everything at once; a write by another process
+Morning readers ask the same few pages again and again, so an answer is kept ``ttl`` seconds.
+After that it is still answered for ``stale`` more seconds while one background thread computes
+the new one, so that no reader waits for a refresh; older than ``ttl + stale``, it is computed
+while the reader waits. A write through this API clears everything at once; a write by another process
 (``storyline ingest``) shows within ``ttl`` plus one refresh. Concurrent requests for one
 missing answer compute it once."""
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, delete, exists, func, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, select, text, update
 
 from storyline.store.base import ListingFilters, ListingRow
 from storyline.store.schema import (
@@ -41,6 +41,8 @@ from storyline.store.schema import (
 
 # Stories whose articles are read and computed together (one query for each kind of row).
 CHUNK = 200
+# Any constant works; it only has to be the same for every storyline process.
+_PG_LISTING_LOCK = 7_205_316_022
 # The raw input and the removed boilerplate are never shown in a listing: not read.
 _UNREAD = {"raw_content", "raw_fields", "removed"}
 _COLUMNS = [c for c in articles.columns if c.name not in _UNREAD]
@@ -53,6 +55,11 @@ def refresh(conn: Connection, story_ids: Iterable[str | None]) -> None:
     ids = sorted({s for s in story_ids if s})
     if not ids:
         return
+    if conn.dialect.name == "postgresql":
+        # Two writers' batches both rescore the unsettled stories: one after the other, not
+        # row by row in two orders (a deadlock). Past this lock a writer only reads rows the
+        # other may have written, so the wait cannot close a cycle. SQLite writers are serial.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LISTING_LOCK})
     reference = _reference(conn)
     before = _meta(conn, "reference")
     if before != _key(reference):
