@@ -156,3 +156,19 @@ def test_only_http_urls(url):
 def test_options_are_validated(bad):
     with pytest.raises(ValueError, match=next(iter(bad))[:5]):
         FetchOptions(**bad)
+
+
+def test_a_crawl_delay_in_robots_txt_slows_the_pace_up_to_a_cap(site):
+    site.add("/robots.txt", Route(body=b"User-agent: *\nCrawl-delay: 7\n", content_type="text/plain"))
+    urls = [site.add(f"/p{i}", Route(body=b"p")) for i in range(2)]
+    fake = FakeTime()
+    with client(fake, host_delay=1.0) as http:
+        for url in urls:
+            http.get(url)
+    assert fake.sleeps == [7.0, 7.0]  # robots.txt, then each page after the delay it asks for
+    site.routes["/robots.txt"].body = b"User-agent: *\nCrawl-delay: 100000\n"
+    fake = FakeTime()
+    with client(fake, host_delay=1.0) as http:
+        for url in urls:
+            http.get(url)
+    assert fake.sleeps == [60.0, 60.0]

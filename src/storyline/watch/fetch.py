@@ -25,6 +25,8 @@ except PackageNotFoundError:  # a source checkout that was never installed
 USER_AGENT = f"storyline/{_VERSION} (news watcher; +https://github.com/storyline/storyline)"
 # The token robots.txt groups are matched against; "storyline/1.2 (...)" would match nothing.
 ROBOTS_AGENT = "storyline"
+# A Crawl-delay above this is taken as this: one host must not stall the watch of all the others.
+MAX_CRAWL_DELAY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class PoliteClient:
         self._sleep = sleep
         self._last_request: dict[str, float] = {}
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
+        self._crawl_delay: dict[str, float] = {}  # host -> seconds its robots.txt asks for
         timeout = httpx.Timeout(self.options.timeout)
         self._http = httpx.Client(timeout=timeout, follow_redirects=True, transport=transport,
                                   headers={"User-Agent": self.options.user_agent})
@@ -152,6 +155,8 @@ class PoliteClient:
         if cached is None or self._clock() - cached[0] > self.options.robots_ttl:
             cached = (self._clock(), self._read_robots(origin))
             self._robots[origin] = cached
+            delay = cached[1].crawl_delay(ROBOTS_AGENT) if cached[1] is not None else None
+            self._crawl_delay[urlsplit(origin).netloc] = min(float(delay or 0), MAX_CRAWL_DELAY)
         rules = cached[1]
         return True if rules is None else rules.can_fetch(ROBOTS_AGENT, url)
 
@@ -230,7 +235,8 @@ class PoliteClient:
     def _pace(self, host: str) -> None:
         last = self._last_request.get(host)
         if last is not None:
-            wait = last + self.options.host_delay - self._clock()
+            gap = max(self.options.host_delay, self._crawl_delay.get(host, 0.0))
+            wait = last + gap - self._clock()
             if wait > 0:
                 self._sleep(wait)
         self._last_request[host] = self._clock()
