@@ -26,6 +26,7 @@ import argparse
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
@@ -65,13 +66,21 @@ def base_store(base: int, embedder: str, store: Path | None) -> Path:
             sys.exit(f"Error: no store at {store}")
         return store
     path = _scale.scale_db(base, embedder)
-    if path.exists() and not Path(f"{path}-wal").exists():
+    if path.exists():
+        # A store left with a -wal file (a reader was open when ingest ended) is still whole:
+        # fold the log in. Never rebuild over it: a 100k store takes hours to make.
+        _checkpoint(path)
         return path
     print(f"building the {base}-article base store {path} ...", file=sys.stderr)
     folder, manifest = _scale.corpus(base)
     result = _scale.run_mode(folder / "pages", path, manifest["n"], embedder)
     print(f"  {result['wall_s']} s: {result['summary']}", file=sys.stderr)
     return path
+
+
+def _checkpoint(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def working_copy(store: Path, base: int, embedder: str) -> Path:
