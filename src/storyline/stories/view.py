@@ -195,7 +195,10 @@ def story_view(
     # language the story has: the story page and the listings cannot disagree.
     listed = store.listing_rows(story_ids=[story_id])
     facts = _facts(listed[0]) if listed else None
-    headline = facts.headline(lang) if facts and facts.knows(lang) else core["headline"]
+    if facts and facts.knows(lang):
+        headline = facts.headline(lang)
+    else:
+        headline = cluster_headline(articles, lang, vectors, rows[0])
     event_centroids = [
         _centroid([vectors.get(a.id) for a in by_event[e.id]], event_rows.get(e.id)) for e in timeline
     ]
@@ -242,7 +245,7 @@ def event_view(
     return EventView(
         id=event_id,
         story_id=rows[0].parent_id,
-        headline=core["headline"],
+        headline=cluster_headline(articles, lang, vectors, rows[0]),
         summary=core["summary"],
         first=core["first"],
         last=core["last"],
@@ -352,7 +355,6 @@ def _core(
     """What a story view and an event view both show."""
     originals = [a for a in articles if not a.duplicate_of] or articles
     centroid = _centroid([vectors.get(a.id) for a in originals], row)
-    headline = cluster_headline(articles, lang, vectors, row)
     embedder = _embedder_for(model) if model else None
     summary = summarise(
         articles,
@@ -365,7 +367,6 @@ def _core(
     dated = sorted(a.published for a in articles if a.published)
     preferred = lang or majority_lang(a.lang for a in originals)
     return {
-        "headline": headline,
         "summary": summary,
         "first": dated[0] if dated else None,
         "last": dated[-1] if dated else None,
