@@ -53,7 +53,7 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
     """Ingest documents already read (by a reader, a feed, an evaluation's dataset loader)."""
     settings = settings or Settings()
     pipeline = Pipeline(settings)
-    engine = _engine(store, settings)
+    engine = story_engine(store, settings)
     summary = IngestSummary()
     batch: list[Article] = []
 
@@ -79,7 +79,8 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
     return summary
 
 
-def _engine(store: Store, settings: Settings):
+def story_engine(store: Store, settings: Settings):
+    """The clustering engine over ``store``, or None when ``settings`` turn clustering off."""
     if not settings.cluster:
         return None
     from storyline.cluster.engine import StoryEngine

@@ -16,6 +16,7 @@ from lxml import html as lxml_html
 
 from storyline.errors import InputError, StoreError
 from storyline.ingest.encoding import decode
+from storyline.ingest.run import story_engine
 from storyline.model import Article, RawDocument, Rejection
 from storyline.pipeline import Pipeline
 from storyline.settings import Settings
@@ -77,10 +78,8 @@ class Watcher:
 
     @property
     def engine(self):
-        if self._engine is None and self.settings.cluster:
-            from storyline.cluster.engine import StoryEngine
-
-            self._engine = StoryEngine(self.store, self.settings)
+        if self._engine is None:
+            self._engine = story_engine(self.store, self.settings)
         return self._engine
 
     def run(self, interval: float, *, once: bool = False) -> None:
