@@ -234,6 +234,8 @@ def test_upsert_many_counts_each_status(store):
         [make_article("a"), make_article("b", title="new"), make_article("c"), make_article("c")]
     )
     assert counts == {"unchanged": 2, "updated": 1, "ingested": 1}
+    # Per id, the last write of the batch: the repeated "c" is unchanged against the first.
+    assert counts.statuses == {"a": "unchanged", "b": "updated", "c": "unchanged"}
     assert store.get_article("b").title == "new"
 
 

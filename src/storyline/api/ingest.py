@@ -8,8 +8,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import select
-
 from storyline.api.errors import ApiError
 from storyline.errors import InputError
 from storyline.ingest.ids import content_id
@@ -17,8 +15,7 @@ from storyline.ingest.records import parse_record
 from storyline.ingest.run import ingest_documents
 from storyline.model import Article, RawDocument, Rejection
 from storyline.settings import Settings
-from storyline.store.base import Store
-from storyline.store.schema import article_to_row, articles
+from storyline.store.base import SaveCounts, Store
 
 MAX_RECORDS = 1000
 JSON_TYPES = frozenset({"application/json"})
@@ -146,8 +143,8 @@ def _given_id(text: str) -> str | None:
 
 
 class _SaveRecorder:
-    """The store as ``ingest_documents`` sees it, noting what each save did to each article:
-    the store answers with counts only, and a client wants to know about each of its records."""
+    """The store as ``ingest_documents`` sees it, noting what each save did to each article, as
+    the client wants to know about each of its records."""
 
     def __init__(self, store: Store):
         self._store = store
@@ -156,20 +153,9 @@ class _SaveRecorder:
     def __getattr__(self, name: str):
         return getattr(self._store, name)
 
-    def save_batch(self, batch: Iterable[Article], delta=None) -> Counter:
+    def save_batch(self, batch: Iterable[Article], delta=None) -> SaveCounts:
         batch = list(batch)
-        before = self._fingerprints([a.id for a in batch])
         result = self._store.save_batch(batch, delta)
         for article in batch:
-            # The comparison the store makes: the same fingerprint is an unchanged article.
-            now = article_to_row(article)["fingerprint"]
-            old = before.get(article.id)
-            status = "ingested" if old is None else "unchanged" if old == now else "updated"
-            self.saved[article.id] = (status, article)
+            self.saved[article.id] = (result.statuses[article.id], article)
         return result
-
-    def _fingerprints(self, ids: list[str]) -> dict[str, str]:
-        with self._store.engine.connect() as conn:
-            rows = conn.execute(select(articles.c.id, articles.c.fingerprint)
-                                .where(articles.c.id.in_(ids))).all()
-        return dict(rows)

@@ -12,6 +12,15 @@ from typing import Literal, NamedTuple, Self
 from storyline.model import Article, Paragraph, Rejection
 
 UpsertStatus = Literal["ingested", "updated", "unchanged"]
+
+
+class SaveCounts(Counter):
+    """What a save did: a count per status, and ``statuses``, each article id's own status (an
+    API client is answered per record, and only the store's transaction knows it for sure)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.statuses: dict[str, UpsertStatus] = {}
 # Which part of a search document a key is looked up in (storyline.search.keys makes them).
 KeyField = Literal["lemma", "cognate", "entity"]
 
@@ -132,13 +141,13 @@ class Store(ABC):
         return status
 
     @abstractmethod
-    def upsert_many(self, articles: Iterable[Article]) -> Counter:
+    def upsert_many(self, articles: Iterable[Article]) -> SaveCounts:
         """Insert or update many articles in one transaction; count each status.
 
         Either every article is stored or (on an error) none is."""
 
     @abstractmethod
-    def save_batch(self, articles: Iterable[Article], delta: ClusterDelta | None = None) -> Counter:
+    def save_batch(self, articles: Iterable[Article], delta: ClusterDelta | None = None) -> SaveCounts:
         """Store articles and the clustering state they changed in one transaction."""
 
     @abstractmethod

@@ -35,6 +35,7 @@ from storyline.store.base import (
     KnownInput,
     ListingFilters,
     ListingRow,
+    SaveCounts,
     Store,
     TextFilters,
     UpsertStatus,
@@ -92,10 +93,10 @@ class SqlStore(Store):
 
     # -- articles ---------------------------------------------------------------------------
 
-    def upsert_many(self, articles_: Iterable[Article]) -> Counter:
+    def upsert_many(self, articles_: Iterable[Article]) -> SaveCounts:
         return self.save_batch(articles_)
 
-    def save_batch(self, articles_: Iterable[Article], delta: ClusterDelta | None = None) -> Counter:
+    def save_batch(self, articles_: Iterable[Article], delta: ClusterDelta | None = None) -> SaveCounts:
         stamp = now_text()
         with self._write("store articles in") as conn:
             counts, touched = self._upsert_article_rows(conn, articles_, stamp)
@@ -208,9 +209,9 @@ class SqlStore(Store):
         return [row_to_article(r) for r in rows]
 
     def _upsert_article_rows(self, conn: Connection, articles_: Iterable[Article],
-                             stamp: str) -> tuple[Counter, set[str]]:
+                             stamp: str) -> tuple[SaveCounts, set[str]]:
         """Write the articles; count each status and name the stories they were and are in."""
-        counts: Counter = Counter()
+        counts = SaveCounts()
         touched: set[str] = set()
         for chunk in chunks(articles_, WRITE_CHUNK):
             rows = [article_to_row(a) for a in chunk]
@@ -223,10 +224,12 @@ class SqlStore(Store):
             pending: dict[str, dict] = {}
             for row in rows:
                 before = known.get(row["id"])
-                if before == row["fingerprint"]:
-                    counts["unchanged"] += 1
+                status = ("unchanged" if before == row["fingerprint"]
+                          else "ingested" if before is None else "updated")
+                counts[status] += 1
+                counts.statuses[row["id"]] = status
+                if status == "unchanged":
                     continue
-                counts["ingested" if before is None else "updated"] += 1
                 known[row["id"]] = row["fingerprint"]
                 touched.update((row["story_id"], stories.get(row["id"])))
                 pending[row["id"]] = {**row, "ingested_at": stamp, "updated_at": stamp}
