@@ -1,19 +1,9 @@
 import pickle
-from pathlib import Path
 
+from seed_pages import seed_article
 from storyline.evaluate.entities import evaluate_entity_keys
-from storyline.model import RawDocument
 from storyline.nlp.analyse import Analyser
 from storyline.nlp.entities import entity_key
-from storyline.pipeline import Pipeline
-
-
-def seed_article(seeds: Path, prefix: str):
-    path = next(seeds.glob(f"{prefix}_*.txt"))
-    raw = RawDocument(id=path.stem, format="text", content=path.read_text("utf-8"), origin=str(path))
-    article = Pipeline().process(raw)
-    assert article.paragraphs, f"the pipeline rejected seed {prefix}: {article}"
-    return article
 
 
 def test_analyser_fills_lemmas_entities_and_quotes(seeds):

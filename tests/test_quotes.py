@@ -1,19 +1,10 @@
-from pathlib import Path
 
 import pytest
 
-from storyline.model import Paragraph, RawDocument
+from seed_pages import seed_article
+from storyline.model import Paragraph
 from storyline.nlp.entities import entity_key, extract_entities
 from storyline.nlp.quotes import extract_quotes
-from storyline.pipeline import Pipeline
-
-
-def seed_article(seeds: Path, prefix: str):
-    path = next(seeds.glob(f"{prefix}_*.txt"))
-    raw = RawDocument(id=path.stem, format="text", content=path.read_text("utf-8"), origin=str(path))
-    article = Pipeline().process(raw)
-    assert article.paragraphs, f"the pipeline rejected seed {prefix}: {article}"
-    return article
 
 
 def quotes_of(article):
