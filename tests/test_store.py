@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, inspect, make_url, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import inspect, text
 
+# The one PostgreSQL helper (skip on a developer machine, fail under CI); other test modules
+# import pg_url from here.
+from pg import pg_url  # noqa: F401
 from storyline.errors import ConfigError, NotFound, StoreError
 from storyline.model import Article, Entity, Paragraph, RawDocument, Rejection
 from storyline.store import SUPPORTED_SCHEMES, open_store
 from storyline.store.migrations import latest_version, load_steps
 from storyline.store.schema import metadata
 
-PG_URL = os.environ.get("STORYLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 KYIV = timezone(timedelta(hours=2))
 
 
@@ -59,38 +56,6 @@ def make_article(article_id: str = "000_18365f23880e082f", **changes) -> Article
 def bare_article(article_id: str) -> Article:
     """Only what an Article requires: every optional field empty or None."""
     return Article(id=article_id, raw=RawDocument(article_id, "text", "", "stdin"))
-
-
-def _postgres_or_skip() -> str:
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: psycopg is not installed")
-    url = make_url(PG_URL)
-    try:
-        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=0.5):
-            pass
-    except OSError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-    return PG_URL
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL schema per test, so tests (and teammates) never share tables."""
-    base = _postgres_or_skip()
-    schema = f"storyline_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except DBAPIError as exc:  # a server that answers but refuses us is "not reachable" too
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-    yield f"{base}?options={quote(f'-csearch_path={schema}')}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite-file", "postgresql"])
