@@ -3,9 +3,21 @@ per-host pacing, timeouts and the size cap. A fake clock and sleep: nothing real
 
 from __future__ import annotations
 
+import email.utils
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from storyline.watch.fetch import FetchError, FetchOptions, PoliteClient, Validators
+from storyline.watch.fetch import (
+    MAX_RETRY_AFTER,
+    FetchError,
+    FetchOptions,
+    PoliteClient,
+    Validators,
+    retry_after,
+)
 from watch_server import FakeTime, LocalServer, Route
 
 
@@ -172,3 +184,76 @@ def test_a_crawl_delay_in_robots_txt_slows_the_pace_up_to_a_cap(site):
         for url in urls:
             http.get(url)
     assert fake.sleeps == [60.0, 60.0]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_in_seconds_is_waited_for_before_the_next_try(site, status):
+    url = site.add("/busy", Route(body=b"ok", failures=1, failure_status=status, retry_after="7"))
+    fake = FakeTime()
+    with client(fake, retries=2, backoff=1.0) as http:
+        assert http.get(url).content == b"ok"
+    assert fake.sleeps == [7.0]  # Retry-After, not the 1 s backoff
+    tries = [r.at for r in site.requests if r.path == "/busy"]
+    assert len(tries) == 2
+
+
+def test_retry_after_holds_every_request_to_that_host(site):
+    busy = site.add("/busy", Route(body=b"ok", failures=99, failure_status=429, retry_after="20"))
+    other = site.add("/other", Route(body=b"other"))
+    fake = FakeTime()
+    with client(fake, retries=0, max_backoff=60) as http:
+        with pytest.raises(FetchError) as caught:
+            http.get(busy)
+        assert caught.value.transient and "HTTP 429, Retry-After 20 s" in caught.value.detail
+        fake.now += 5
+        assert http.get(other).content == b"other"  # same host: asked only after the pause
+    assert fake.sleeps == [pytest.approx(15.0)]
+
+
+def test_a_long_retry_after_defers_the_host_without_waiting(site):
+    # An HTTP date two hours ahead: capped at an hour, longer than a round may wait.
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    busy = site.add("/busy", Route(body=b"ok", failures=1, failure_status=503, retry_after=later))
+    other = site.add("/other", Route(body=b"other"))
+    fake = FakeTime()
+    with client(fake, retries=3) as http:
+        with pytest.raises(FetchError) as caught:
+            http.get(busy)
+        assert caught.value.reason == "http_error" and "after 1 tries" in caught.value.detail
+        assert http.deferred_for(other) == pytest.approx(MAX_RETRY_AFTER)
+        with pytest.raises(FetchError) as deferred:
+            http.get(other)
+        assert deferred.value.reason == "deferred" and deferred.value.transient
+        assert "127.0.0.1" in str(deferred.value) and "Retry-After" in str(deferred.value)
+        assert "/other" not in site.paths() and fake.sleeps == []
+        fake.now += MAX_RETRY_AFTER
+        assert http.get(other).content == b"other" and http.get(busy).content == b"ok"
+    assert site.paths().count("/busy") == 2
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("120", 120.0), (" 0 ", 0.0), ("soon", None), ("", None), (None, None), ("-5", None),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past: no wait
+])
+def test_retry_after_values(value, expected):
+    assert retry_after(value) == expected
+
+
+def test_retry_after_as_a_date_counts_from_now():
+    moment = datetime.now(UTC) + timedelta(seconds=90)
+    assert retry_after(email.utils.format_datetime(moment, usegmt=True)) == pytest.approx(90, abs=2)
+
+
+def test_interrupt_ends_a_pause_at_once(site):
+    url = site.add("/p", Route(body=b"p"))
+    with PoliteClient(FetchOptions(host_delay=30.0, timeout=2.0)) as http:
+        # robots.txt is the first request to the host; the page waits 30 s after it.
+        threading.Timer(0.3, http.interrupt).start()
+        started = time.monotonic()
+        with pytest.raises(FetchError) as caught:
+            http.get(url)
+        assert time.monotonic() - started < 5
+        assert caught.value.reason == "stopped" and caught.value.transient
+        http.resume()
+        assert http.allowed(url)  # the stop was not taken for an answer about the host
+    assert "/p" not in site.paths() and "/robots.txt" in site.paths()

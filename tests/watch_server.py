@@ -20,7 +20,9 @@ class Route:
     status: int = 200
     etag: str | None = None
     last_modified: str | None = None
-    failures: int = 0  # answer 500 this many times first
+    failures: int = 0  # answer failure_status this many times first
+    failure_status: int = 500
+    retry_after: str | None = None  # sent with the failures
     delay: float = 0.0  # seconds before answering
     length: bool = True  # send Content-Length (else the body ends when the connection closes)
     hits: int = 0
@@ -76,14 +78,18 @@ def _handler(site: Site):
             if route.delay:
                 time.sleep(route.delay)
             if route.hits <= route.failures:
-                return self._send(500, "text/plain", b"try later")
+                return self._send(route.failure_status, "text/plain", b"try later",
+                                  retry_after=route.retry_after)
             if route.etag and self.headers.get("If-None-Match") == route.etag:
                 return self._send(304, None, b"", etag=route.etag)
             self._send(route.status, route.content_type, route.body, etag=route.etag,
                        last_modified=route.last_modified, length=route.length)
 
-        def _send(self, status, content_type, body, *, etag=None, last_modified=None, length=True):
+        def _send(self, status, content_type, body, *, etag=None, last_modified=None, length=True,
+                  retry_after=None):
             self.send_response(status)
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
             if content_type:
                 self.send_header("Content-Type", content_type)
             if etag:

@@ -7,9 +7,12 @@ waiting for them."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
@@ -27,6 +30,8 @@ USER_AGENT = f"storyline/{_VERSION} (news watcher; +https://github.com/storyline
 ROBOTS_AGENT = "storyline"
 # A Crawl-delay above this is taken as this: one host must not stall the watch of all the others.
 MAX_CRAWL_DELAY = 60.0
+# A Retry-After above this is taken as this: a host that asks for a day is tried again in an hour.
+MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,23 +106,32 @@ class FetchError(Exception):
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: str, detail: str, retry_after: float | None = None):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class PoliteClient:
-    """GET with manners. One instance per watcher: it holds the per-host clocks and robots rules."""
+    """GET with manners. One instance per watcher: it holds the per-host clocks and robots rules.
+
+    Several threads may call ``get`` at once for different hosts (the watcher keeps one request
+    in flight per host); the per-host state is only touched by the thread working on that host.
+    ``interrupt()`` wakes every thread waiting for its host's pace: their ``get`` raises a
+    transient FetchError at once instead of sleeping on."""
 
     def __init__(self, options: FetchOptions | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] | None = None,
                  transport: httpx.BaseTransport | None = None):
         self.options = options or FetchOptions()
         self._clock = clock
-        self._sleep = sleep
+        self._interrupted = threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
         self._last_request: dict[str, float] = {}
+        # host -> clock time before which it asked (Retry-After) not to be asked again
+        self._not_before: dict[str, float] = {}
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
         self._crawl_delay: dict[str, float] = {}  # host -> seconds its robots.txt asks for
         timeout = httpx.Timeout(self.options.timeout)
@@ -135,11 +149,28 @@ class PoliteClient:
 
     # -- public -----------------------------------------------------------------------------
 
+    def interrupt(self) -> None:
+        """Stop waiting: pauses in progress and to come end at once with a transient FetchError."""
+        self._interrupted.set()
+
+    def resume(self) -> None:
+        self._interrupted.clear()
+
+    def deferred_for(self, url: str) -> float:
+        """Seconds the URL's host still asks us to wait (Retry-After); 0 when it does not."""
+        until = self._not_before.get(urlsplit(url).netloc.lower())
+        return max(0.0, until - self._clock()) if until is not None else 0.0
+
     def get(self, url: str, validators: Validators | None = None) -> Response:
         """The page at ``url`` (a 304 Response when ``validators`` still hold). Raises FetchError."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise FetchError(url, "bad_url", "only http:// and https:// URLs can be watched")
+        deferred = self.deferred_for(url)
+        if deferred > self.options.max_backoff:
+            # Too long to wait inside a round: the request is not made, and may pass next round.
+            raise FetchError(url, "deferred", f"{parts.netloc.lower()} asked (Retry-After) not to "
+                             f"be asked for {deferred:.0f} s more", transient=True)
         if not self.allowed(url):
             raise FetchError(url, "robots", f"disallowed by {_origin(url)}/robots.txt")
         headers = validators.headers() if validators else {}
@@ -170,6 +201,8 @@ class PoliteClient:
         try:
             response = self._with_retries(url, {})
         except FetchError as exc:
+            if exc.reason == "stopped":
+                raise  # not an answer about the host: nothing to keep for an hour
             log.warning("%s: robots.txt unreachable (%s); not fetching from this host for now",
                         origin, exc.detail)
             rules.disallow_all = True
@@ -186,22 +219,31 @@ class PoliteClient:
             try:
                 return self._once(url, headers)
             except _Retry as exc:
-                if attempt == opts.retries:
+                if exc.retry_after is not None:
+                    self._defer(url, exc.retry_after)
+                if attempt == opts.retries or (exc.retry_after or 0) > opts.max_backoff:
                     raise FetchError(url, exc.reason, f"{exc.detail} (after {attempt + 1} tries)",
                                      transient=True) from None
-                wait = min(opts.backoff * 2 ** attempt, opts.max_backoff)
+                wait = max(min(opts.backoff * 2 ** attempt, opts.max_backoff), exc.retry_after or 0)
                 log.info("%s: %s, try %d of %d in %.1f s", url, exc.detail, attempt + 2,
                          opts.retries + 1, wait)
                 self._sleep(wait)
         raise AssertionError("unreachable")
 
     def _once(self, url: str, headers: dict[str, str]) -> Response:
-        self._pace(urlsplit(url).netloc.lower())
+        if self._interrupted.is_set():
+            raise FetchError(url, "stopped", "the watch is stopping", transient=True)
+        self._pace(url, urlsplit(url).netloc.lower())
         started = time.monotonic()
         try:
             with self._http.stream("GET", url, headers=headers) as reply:
                 if reply.status_code >= 500 or reply.status_code == 429:
-                    raise _Retry("http_error", f"HTTP {reply.status_code}")
+                    detail, after = f"HTTP {reply.status_code}", None
+                    if reply.status_code in (429, 503):
+                        after = retry_after(reply.headers.get("retry-after"))
+                        if after is not None:
+                            detail += f", Retry-After {after:.0f} s"
+                    raise _Retry("http_error", detail, after)
                 content = self._read_body(url, reply, started)
                 return Response(
                     url=str(reply.url), status=reply.status_code, content=content,
@@ -232,14 +274,42 @@ class PoliteClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _pace(self, host: str) -> None:
+    def _pace(self, url: str, host: str) -> None:
         last = self._last_request.get(host)
+        ready = self._not_before.get(host, float("-inf"))
         if last is not None:
-            gap = max(self.options.host_delay, self._crawl_delay.get(host, 0.0))
-            wait = last + gap - self._clock()
-            if wait > 0:
-                self._sleep(wait)
+            ready = max(ready, last + max(self.options.host_delay, self._crawl_delay.get(host, 0.0)))
+        wait = ready - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+            if self._interrupted.is_set():
+                raise FetchError(url, "stopped", "the watch is stopping", transient=True)
         self._last_request[host] = self._clock()
+
+    def _defer(self, url: str, seconds: float) -> None:
+        host = urlsplit(url).netloc.lower()
+        until = self._clock() + min(seconds, MAX_RETRY_AFTER)
+        self._not_before[host] = max(until, self._not_before.get(host, until))
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._interrupted.wait(seconds)
+
+
+def retry_after(value: str | None) -> float | None:
+    """A Retry-After header (delay in seconds, or an HTTP date) -> seconds from now; None when
+    absent or unreadable. A date in the past is 0."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # RFC 9110 dates are GMT
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _origin(url: str) -> str:
