@@ -11,13 +11,14 @@ import time
 
 import pytest
 
+from storyline.model import RawDocument
 from storyline.settings import Settings
 from storyline.store import open_store
 from storyline.watch.feeds import entry_id
 from storyline.watch.fetch import FetchOptions, PoliteClient
 from storyline.watch.loop import Watcher, stop_on_signals
 from storyline.watch.state import FetchState
-from watch_server import FakeTime, LocalServer, Route
+from watch_server import FIXTURES, FakeTime, LocalServer, Route
 
 # Clustering is on only where a test looks at stories: it costs a model load per store.
 SETTINGS = Settings(embedder="lexical", cluster=False)
@@ -39,12 +40,12 @@ def store(tmp_path):
 def make(store):
     made = []
 
-    def make(sources, fake=None, settings=SETTINGS, **options):
+    def make(sources, fake=None, settings=SETTINGS, workers=4, **options):
         fake = fake or FakeTime()
         options = {"host_delay": 0.0, "timeout": 2.0, "retries": 1, **options}
         client = PoliteClient(FetchOptions(**options), clock=fake.clock, sleep=fake.sleep)
         made.append(client)
-        return Watcher(store, sources, settings, client=client, batch_size=2)
+        return Watcher(store, sources, settings, client=client, batch_size=2, workers=workers)
 
     yield make
     for client in made:
@@ -261,3 +262,62 @@ def test_a_second_ctrl_c_stops_at_once():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
+
+
+SLOW = 3.0  # seconds the slow host takes to answer its feed
+
+
+def one_entry_feed(site, path: str, guid: str, page: str, **route) -> str:
+    body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Slow Wire</title><item>'
+            f"<title>Ferry</title><guid>{guid}</guid><link>{site.base}{page}</link></item>"
+            "</channel></rss>").encode()
+    return site.add(path, Route(body=body, content_type="application/rss+xml", **route))
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_slow_host_does_not_hold_the_others(site, store, make, workers):
+    with LocalServer() as slow:  # another port: another host
+        slow.fixture("/late.html", "en-ferry.html")
+        slow_feed = one_entry_feed(slow, "/slow.rss", "slow-1", "/late.html", delay=SLOW)
+        watcher = make([slow_feed, *serve_news(site)], workers=workers, timeout=SLOW * 3)
+        # The first page pays the pipeline's model loading; not what this test measures.
+        page = (FIXTURES / "en-ferry.html").read_text(encoding="utf-8")
+        watcher.pipeline.process(RawDocument("warm", "html", page, "warm.html"))
+        summary = watcher.poll()
+        answered = [r.at for r in slow.requests if r.path == "/slow.rss"][0] + SLOW
+    assert summary.counts["ingested"] == 4
+    fast_pages = [r.at for r in site.requests if r.path.endswith(".html")]
+    assert len(fast_pages) == 3
+    if workers == 1:  # one request at a time: every fast page waited for the slow feed
+        assert min(fast_pages) >= answered - 0.05
+    else:
+        assert max(fast_pages) < answered, "the fast host waited for the slow one"
+
+
+def test_one_request_at_a_time_per_host(site, store, make):
+    feeds = serve_news(site)
+    for name in ("uk-bridge", "ru-library", "en-ferry"):
+        site.routes[f"/news/{name}.html"].delay = 0.2
+    assert make(feeds, workers=4).poll().counts["ingested"] == 3
+    assert site.most_in_flight == 1
+
+
+def test_a_host_asking_for_a_long_pause_is_left_for_a_later_round(site, store, make, caplog):
+    feeds = serve_news(site, etag='"news-1"')
+    site.routes["/news/uk-bridge.html"] = Route(
+        body=site.routes["/news/uk-bridge.html"].body, failures=1, failure_status=429,
+        retry_after="600")
+    fake = FakeTime()
+    watcher = make(feeds, fake, retries=2)
+    first = watcher.poll()
+    host = site.base.removeprefix("http://")
+    assert f"{site.base}/news/uk-bridge.html: http_error: HTTP 429, Retry-After 600 s" in caplog.text
+    assert f"{host}: deferred: asked (Retry-After) not to be asked for 600 s more" in caplog.text
+    assert first.counts["ingested"] == 0 and first.errors == 2
+    assert site.paths() == ["/robots.txt", "/news.rss", "/news/uk-bridge.html"]  # nothing more
+    assert FetchState(store).validators(feeds[0]) is None  # its entries are still to come
+
+    fake.now += 600
+    second = watcher.poll()
+    assert second.counts["ingested"] == 3 and second.errors == 1  # the robots.txt refusal
+    assert FetchState(store).validators(feeds[0]).etag == '"news-1"'

@@ -42,6 +42,9 @@ class Site:
     base: str = ""
     seen: threading.Event = field(default_factory=threading.Event)
     watch_path: str | None = None  # ``seen`` is set when this path is asked for
+    in_flight: int = 0  # requests being answered now, and the most there ever were at once
+    most_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, path: str, route: Route) -> str:
         self.routes[path] = route
@@ -66,6 +69,16 @@ def _handler(site: Site):
             pass
 
         def do_GET(self):
+            with site.lock:
+                site.in_flight += 1
+                site.most_in_flight = max(site.most_in_flight, site.in_flight)
+            try:
+                self._answer()
+            finally:
+                with site.lock:
+                    site.in_flight -= 1
+
+        def _answer(self):
             site.requests.append(Request(self.path, dict(self.headers), time.monotonic()))
             if site.watch_path == self.path:
                 site.seen.set()

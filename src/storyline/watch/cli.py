@@ -29,6 +29,8 @@ from storyline.stories.cli import db_option, reports_errors
               help="Tries after the first on 5xx answers, timeouts and broken connections.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=5 * 1024 * 1024, show_default=True,
               help="Largest page or feed read; larger ones are refused.")
+@click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Hosts fetched at once (never more than one request in flight per host).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=10, show_default=True,
               help="Articles stored per transaction.")
 @db_option
@@ -40,11 +42,12 @@ from storyline.stories.cli import db_option, reports_errors
               help="Reject articles with less clean text than this (default 200).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only round summaries and errors.")
 @reports_errors
-def watch(sources, feeds_file, interval, once, host_delay, timeout, retries, max_bytes, batch_size,
-          db, config, embedder, min_chars, quiet):
+def watch(sources, feeds_file, interval, once, host_delay, timeout, retries, max_bytes, workers,
+          batch_size, db, config, embedder, min_chars, quiet):
     """Poll RSS/Atom feeds and article pages, politely (robots.txt, a pause between requests to
-    one host, conditional GET, retries with backoff), and ingest every new entry's page as it
-    comes in. Runs until Ctrl-C or SIGTERM, which finish the batch in hand first."""
+    one host, conditional GET, retries with backoff, Retry-After), several hosts at once, and
+    ingest every new entry's page as it comes in. Runs until Ctrl-C or SIGTERM, which finish
+    the batch in hand first."""
     from storyline.watch.fetch import FetchOptions, PoliteClient
     from storyline.watch.loop import Watcher, stop_on_signals
 
@@ -56,7 +59,8 @@ def watch(sources, feeds_file, interval, once, host_delay, timeout, retries, max
     options = FetchOptions(host_delay=host_delay, timeout=timeout, total_timeout=max(timeout * 3, 60),
                            max_bytes=max_bytes, retries=retries)
     with open_store(settings.db) as store, PoliteClient(options) as client:
-        watcher = Watcher(store, urls, settings, client=client, batch_size=batch_size)
+        watcher = Watcher(store, urls, settings, client=client, batch_size=batch_size,
+                          workers=workers)
         with stop_on_signals(watcher.stop):
             try:
                 watcher.run(interval, once=once)

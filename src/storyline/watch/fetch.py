@@ -161,6 +161,15 @@ class PoliteClient:
         until = self._not_before.get(urlsplit(url).netloc.lower())
         return max(0.0, until - self._clock()) if until is not None else 0.0
 
+    def wait_time(self, url: str) -> float:
+        """Seconds before the URL's host may be asked again (its pace, Crawl-delay, Retry-After)."""
+        host = urlsplit(url).netloc.lower()
+        ready = self._not_before.get(host, float("-inf"))
+        last = self._last_request.get(host)
+        if last is not None:
+            ready = max(ready, last + max(self.options.host_delay, self._crawl_delay.get(host, 0.0)))
+        return max(0.0, ready - self._clock())
+
     def get(self, url: str, validators: Validators | None = None) -> Response:
         """The page at ``url`` (a 304 Response when ``validators`` still hold). Raises FetchError."""
         parts = urlsplit(url)
@@ -275,11 +284,7 @@ class PoliteClient:
         return b"".join(chunks)
 
     def _pace(self, url: str, host: str) -> None:
-        last = self._last_request.get(host)
-        ready = self._not_before.get(host, float("-inf"))
-        if last is not None:
-            ready = max(ready, last + max(self.options.host_delay, self._crawl_delay.get(host, 0.0)))
-        wait = ready - self._clock()
+        wait = self.wait_time(url)
         if wait > 0:
             self._sleep(wait)
             if self._interrupted.is_set():

@@ -8,6 +8,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,8 @@ from storyline.pipeline import Pipeline
 from storyline.settings import Settings
 from storyline.store.base import Store
 from storyline.watch.feeds import FeedEntry, NotAFeed, entry_id, looks_like_feed, parse_feed
-from storyline.watch.fetch import FetchError, PoliteClient
+from storyline.watch.fetch import FetchError, PoliteClient, Response
+from storyline.watch.schedule import Feed, Job, Schedule
 from storyline.watch.state import FetchState
 
 log = logging.getLogger("storyline.watch")
@@ -30,6 +32,9 @@ log = logging.getLogger("storyline.watch")
 # Articles per store transaction: small, so a story page shows a new article within seconds of
 # its fetch and a stop loses at most this much work in progress.
 BATCH_SIZE = 10
+# Hosts fetched at once: requests are I/O, and one host never has more than one in flight, so a
+# few threads are enough for a slow host not to hold the others.
+WORKERS = 4
 _HTML_TYPES = ("text/html", "application/xhtml")
 
 
@@ -55,26 +60,34 @@ class RoundSummary:
 
 class Watcher:
     """Polls ``sources`` (feed or page URLs) into ``store``. ``stop`` may be set from a signal
-    handler or another thread; the watcher then finishes the batch in hand and returns."""
+    handler or another thread; the watcher then finishes the batch in hand and returns.
+
+    Requests run on ``workers`` threads, at most one in flight per host, so a slow or pausing
+    host holds only its own work. Everything else (the pipeline, the clustering, every store
+    read and write) happens in the thread that calls ``poll``."""
 
     def __init__(self, store: Store, sources: Iterable[str], settings: Settings | None = None, *,
                  client: PoliteClient | None = None, batch_size: int = BATCH_SIZE,
-                 stop: threading.Event | None = None):
+                 workers: int = WORKERS, stop: threading.Event | None = None):
         self.sources = list(dict.fromkeys(s.strip() for s in sources if s.strip()))
         if not self.sources:
             raise ValueError("nothing to watch: give at least one feed or page URL")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+        if not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a positive whole number, got {workers!r}")
         self.store = store
         self.settings = settings or Settings()
         self.client = client or PoliteClient()
         self.batch_size = batch_size
+        self.workers = workers
         self.stop = stop or threading.Event()
         self.state = FetchState(store)
         self.pipeline = Pipeline(self.settings)
         self.rounds = 0
         self._engine = None
         self._batch: list[tuple[Article | Rejection, str]] = []
+        self._finished_feeds: list[Feed] = []  # validators to save after the next flush
 
     @property
     def engine(self):
@@ -97,88 +110,159 @@ class Watcher:
         transaction rolled back) and its pages are fetched again next time."""
         self.rounds += 1
         summary = RoundSummary(self.rounds)
+        schedule = Schedule()
+        for url in self.sources:
+            schedule.add_source(Job(url))
+        self.client.resume()
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="storyline-watch")
         try:
-            for url in self.sources:
-                if self.stop.is_set():
-                    summary.stopped = True
-                    break
-                summary.sources += 1
-                try:
-                    self._poll_source(url, summary)
-                except StoreError:
-                    raise  # nothing more can be kept: the watch ends with the error
-                except Exception as exc:  # a bug tripped by one odd source must not end the watch
-                    _report(url, "failed", f"{type(exc).__name__}: {exc}")
-                    summary.errors += 1
+            self._run(schedule, pool, summary)
             self._flush(summary)
         except BaseException:
             self._batch.clear()
+            self._finished_feeds.clear()
+            self.client.interrupt()  # threads still pacing give up; requests in flight end alone
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
+        pool.shutdown()
         return summary
 
-    # -- sources ----------------------------------------------------------------------------
+    # -- the round --------------------------------------------------------------------------
 
-    def _poll_source(self, url: str, summary: RoundSummary) -> None:
-        if self.state.done([url]):
-            return  # a page watched directly and already dealt with
-        try:
-            response = self.client.get(url, self.state.validators(url))
-        except FetchError as exc:
-            _report(exc.url, exc.reason, exc.detail)
-            summary.errors += 1
-            return
-        if response.not_modified:
-            summary.not_modified += 1
-            return
+    def _run(self, schedule: Schedule, pool: ThreadPoolExecutor, summary: RoundSummary) -> None:
+        running: dict[Future, Job] = {}
+        while True:
+            if self.stop.is_set():
+                # Requests in flight are finished and stored; nothing new is asked for.
+                self.client.interrupt()
+                summary.stopped = summary.stopped or bool(schedule.remaining())
+            else:
+                for job in schedule.take(self.workers - len(running), self.client.wait_time):
+                    if self._ready(job, schedule, summary):
+                        running[pool.submit(self._fetch, job)] = job
+                    else:
+                        schedule.release(job)
+            if not running:
+                if self.stop.is_set() or not schedule.remaining():
+                    return
+                continue
+            # A timeout, so that a stop request is seen while every host is slow.
+            done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                schedule.release(job)
+                try:
+                    self._handle(job, future, schedule, summary)
+                except StoreError:
+                    raise  # nothing more can be kept: the watch ends with the error
+                except Exception as exc:  # a bug tripped by one odd source must not end the watch
+                    _report(job.url, "failed", f"{type(exc).__name__}: {exc}")
+                    summary.errors += 1
+                    self._finish(job, failed=True)
+
+    def _ready(self, job: Job, schedule: Schedule, summary: RoundSummary) -> bool:
+        """Whether to send the job now; a source or a host that is not asked now is dealt with."""
+        if job.entry is None:
+            summary.sources += 1
+            if self.state.done([job.url]):
+                return False  # a page watched directly and already dealt with
+            job.validators = self.state.validators(job.url)
+        deferred = self.client.deferred_for(job.url)
+        if deferred <= self.client.options.max_backoff:
+            return True
+        # The host asked (Retry-After) for a pause longer than a round may wait: one line, and
+        # what it still had to answer is asked again in a later round.
+        dropped = [job, *schedule.drop_host(job.host)]
+        _report(job.host, "deferred", f"asked (Retry-After) not to be asked for {deferred:.0f} s "
+                f"more; {len(dropped)} requests left for a later round")
+        summary.errors += 1
+        for other in dropped:
+            if other.entry is None and other is not job:
+                summary.sources += 1
+            self._finish(other, failed=True)
+        return False
+
+    def _fetch(self, job: Job) -> tuple[Response, list[FeedEntry] | NotAFeed | None]:
+        """In a worker thread: the GET, and for a source the feed's entries when it is one."""
+        response = self.client.get(job.url, job.validators)
+        if job.entry is not None or response.not_modified:
+            return response, None
         if not looks_like_feed(response.content, response.content_type):
-            summary.new_entries += 1
-            self._add(self._page_document(FeedEntry(entry_id(url), url), response), url, summary)
-            return
+            return response, None
         try:
-            entries = parse_feed(response.content, response.url)
+            return response, parse_feed(response.content, response.url)
         except NotAFeed as exc:
-            _report(url, "bad_feed", str(exc))
-            summary.errors += 1
-            return
-        if self._follow(entries, summary):
-            # Only once every entry is stored: a 304 next time must not hide an entry we lost.
-            self._flush(summary)
-            self.state.save_validators(url, response.validators)
+            return response, exc
 
-    def _follow(self, entries: list[FeedEntry], summary: RoundSummary) -> bool:
-        """Fetch and process the entries not seen before; False if some must be tried again."""
-        # Two feeds may carry one entry; the first copy may still be waiting in the batch.
-        pending = {id for item, _ in self._batch for id in (_item_id(item),) if id}
-        known = self.store.known_inputs(e.id for e in entries).keys() | pending
-        done = self.state.done(e.link for e in entries) | {link for _, link in self._batch}
-        complete = True
+    def _handle(self, job: Job, future: Future, schedule: Schedule, summary: RoundSummary) -> None:
+        try:
+            response, entries = future.result()
+        except FetchError as exc:
+            if exc.reason != "stopped":  # a stop is not the source's fault
+                _report(exc.url, exc.reason, exc.detail)
+                summary.errors += 1
+            if job.entry is None:
+                return
+            if exc.transient:
+                self._finish(job, failed=True)
+            else:
+                self._add(self._summary_document(job.entry, exc), job.entry.link, summary)
+                self._finish(job)
+            return
+        if job.entry is not None:
+            self._add(self._page_document(job.entry, response), job.entry.link, summary)
+            self._finish(job)
+        elif response.not_modified:
+            summary.not_modified += 1
+        elif entries is None:  # a page named as a source
+            summary.new_entries += 1
+            self._add(self._page_document(FeedEntry(entry_id(job.url), job.url), response),
+                      job.url, summary)
+        elif isinstance(entries, NotAFeed):
+            _report(job.url, "bad_feed", str(entries))
+            summary.errors += 1
+        else:
+            self._follow(Feed(job.url, response.validators), entries, schedule, summary)
+
+    def _follow(self, feed: Feed, entries: list[FeedEntry], schedule: Schedule,
+                summary: RoundSummary) -> None:
+        """Queue the entries not seen before; the feed is finished when the last one is."""
+        known = self.store.known_inputs(e.id for e in entries).keys()
+        done = self.state.done(e.link for e in entries)
+        new: list[Job] = []
         for entry in entries:
             if entry.id in known or entry.link in done:
                 continue
-            if self.stop.is_set():
-                summary.stopped = True
-                return False
-            known = known | {entry.id}
-            summary.new_entries += 1
-            item = self._entry_document(entry, summary)
-            if item is None:
-                complete = False
+            job = schedule.entry_job(entry)
+            if job is None:
+                summary.new_entries += 1
+                job = Job(entry.link, entry)
+                new.append(job)
+            elif job.finished:  # fetched for another feed of this round
+                feed.complete = feed.complete and not job.failed
                 continue
-            self._add(item, entry.link, summary)
-        return complete
+            if feed not in job.feeds:
+                job.feeds.append(feed)
+                feed.pending += 1
+        schedule.add_entries(new)
+        if not feed.pending:
+            self._feed_finished(feed)
 
-    def _entry_document(self, entry: FeedEntry, summary: RoundSummary) -> RawDocument | Rejection | None:
-        """The entry's page as a document; its feed summary when the page cannot be had for good;
-        None when the failure may pass (the entry is tried again next round)."""
-        try:
-            response = self.client.get(entry.link)
-        except FetchError as exc:
-            _report(exc.url, exc.reason, exc.detail)
-            summary.errors += 1
-            if exc.transient:
-                return None
-            return self._summary_document(entry, exc)
-        return self._page_document(entry, response)
+    def _finish(self, job: Job, failed: bool = False) -> None:
+        job.finished, job.failed = True, failed
+        for feed in job.feeds:
+            feed.pending -= 1
+            feed.complete = feed.complete and not failed
+            if not feed.pending:
+                self._feed_finished(feed)
+
+    def _feed_finished(self, feed: Feed) -> None:
+        if not feed.complete:
+            return  # an entry is tried again next round: a 304 then must not hide it
+        if self._batch:
+            self._finished_feeds.append(feed)  # saved after the batch holding its entries
+        else:
+            self.state.save_validators(feed.url, feed.validators)
 
     def _page_document(self, entry: FeedEntry, response) -> RawDocument | Rejection:
         if not response.content_type.startswith(_HTML_TYPES) and response.content_type:
@@ -231,6 +315,9 @@ class Watcher:
         # After the articles: a crash in between refetches a stored page, never skips a lost one.
         self.state.mark_done(link for _, link in self._batch)
         self._batch.clear()
+        for feed in self._finished_feeds:  # only now: every entry they listed is stored
+            self.state.save_validators(feed.url, feed.validators)
+        self._finished_feeds.clear()
 
 
 def summary_text(fragment: str) -> str:
