@@ -9,6 +9,7 @@ from functools import cached_property
 
 from storyline.clean.boilerplate import strip_boilerplate
 from storyline.clean.dates import parse_date_line
+from storyline.clean.sanitise import safe_url, sanitise_line, sanitise_text
 from storyline.clean.text import clean_page
 from storyline.errors import InputError
 from storyline.model import Article, Paragraph, RawDocument, Rejection
@@ -39,34 +40,48 @@ class Pipeline:
             yield item if isinstance(item, Rejection) else self.process(item)
 
     def process(self, raw: RawDocument) -> Article | Rejection:
+        stage = "clean"
         try:
             article = self._clean(raw)
+            self._sanitise(article)
             self._check_length(article)
+            stage = "language"
             self._detect_language(article)
+            stage = "analysis"
             self.analyser.analyse(article)
         except InputError as exc:
             return Rejection(exc.origin, exc.reason, exc.detail, raw=raw)
+        except Exception as exc:  # noqa: BLE001
+            # A bug or a library's limit met by one input must not cost the rest of the batch
+            # (nor this input: its raw content is kept with the rejection).
+            return Rejection(raw.origin, "failed",
+                             f"{type(exc).__name__} in the {stage} stage: {str(exc)[:200]} "
+                             "(a storyline bug: please report it with this input)", raw=raw)
         return article
 
     def _clean(self, raw: RawDocument) -> Article:
         fields = raw.fields
+        # The raw input stays as given; what is derived from it is read without control,
+        # bidi and zero-width characters, so that boilerplate rules and titles see plain text.
+        content = sanitise_text(raw.content)
         if raw.format == "html":
             from storyline.clean.html import extract_html
 
-            page = extract_html(raw.content, url=fields.get("url"))
+            page = extract_html(content, url=safe_url(fields.get("url")))
             article = Article(id=raw.id, raw=raw, title=page.title, source=page.source,
                               url=page.url, published=page.published,
                               paragraphs=[Paragraph(p) for p in page.paragraphs],
                               removed=list(page.removed))
         elif raw.format == "text":
-            page = clean_page(raw.content, crawled_at=raw.crawled_at,
+            page = clean_page(content, crawled_at=raw.crawled_at,
                               timezone=self.settings.timezone)
             article = Article(id=raw.id, raw=raw, title=page.title, source=page.source,
                               published=page.published,
                               paragraphs=[Paragraph(p) for p in page.paragraphs],
                               removed=page.removed)
         else:  # a record's text is a body already; only stray boilerplate lines go
-            kept, removed = strip_boilerplate(raw.content.split("\n\n"), title=fields.get("title"))
+            kept, removed = strip_boilerplate(content.split("\n\n"),
+                                              title=sanitise_line(_clean_str(fields.get("title"))))
             article = Article(id=raw.id, raw=raw, paragraphs=[Paragraph(p) for p in kept],
                               removed=removed)
         self._apply_record_fields(article, raw)
@@ -81,6 +96,23 @@ class Pipeline:
         if fields.get("published"):
             article.published = self._record_date(fields["published"], raw)
         self._apply_fallbacks(article, raw)
+
+    def _sanitise(self, article: Article) -> None:
+        """Titles, outlets and paragraphs from any path (an HTML entity can spell a control
+        character) without invisible characters; a URL only when it is a web link."""
+        article.title = sanitise_line(article.title)
+        article.source = sanitise_line(article.source)
+        paragraphs = []
+        for paragraph in article.paragraphs:
+            paragraph.text = sanitise_text(paragraph.text).strip()
+            if paragraph.text:
+                paragraphs.append(paragraph)
+        article.paragraphs = paragraphs
+        if article.url and safe_url(article.url) is None:
+            article.removed.append((article.url, "unsafe_url"))
+            article.url = None
+        elif article.url:
+            article.url = safe_url(article.url)
         if article.title is None and article.paragraphs:
             article.title = article.paragraphs[0].text[:200]
 

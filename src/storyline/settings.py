@@ -13,6 +13,10 @@ from storyline.errors import ConfigError
 # Close neighbours are in the default set so that Belarusian or Bulgarian text is called what it
 # is instead of being forced into uk or ru.
 DEFAULT_LANGUAGES = ("uk", "ru", "en", "be", "bg", "pl", "kk", "sr", "mk", "de", "fr")
+# The largest news page seen in the evaluation sets is under 3 MB of HTML; 16 MB leaves room for
+# pages heavy with inline scripts while keeping one document's parse well under a gigabyte.
+DEFAULT_MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,9 @@ class Settings:
     cluster: bool = True
     # A file of vectors shared across stores (evaluations, benchmarks); None: the store only.
     vector_cache: str | None = None
+    # One document (a text or HTML file after gunzip, one JSON Lines record) larger than this
+    # is rejected as too_large without being read whole. Accepts 512K, 32M, 1G.
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, **values) -> Settings:
@@ -61,7 +68,30 @@ def _coerce(name: str, value):
         if number < 0:
             raise ConfigError(f"min_chars must be >= 0, got {number}")
         return number
+    if name == "max_document_bytes":
+        return parse_size(value, name)
     return value
+
+
+def parse_size(value, name: str = "size") -> int:
+    """Bytes from 16777216, "16M", "512K" or "1G"."""
+    text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+    unit = text[-1:] if text[-1:] in _SIZE_UNITS and text[-1:] else ""
+    try:
+        number = int(float(text[: len(text) - len(unit)]) * _SIZE_UNITS[unit])
+    except ValueError:
+        raise ConfigError(f"{name} must be a size in bytes, got {value!r}",
+                          hint="e.g. 16777216, 16M, 512K, 1G") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1 byte, got {value!r}")
+    return number
+
+
+def size_text(size: int) -> str:
+    """16777216 -> '16.0 MB', 1500 -> '1,500 bytes'."""
+    if size < 1024 * 1024:
+        return f"{size:,} bytes"
+    return f"{size / (1024 * 1024):,.1f} MB"
 
 
 def parse_datetime_setting(value) -> datetime | None:

@@ -67,6 +67,13 @@ TITLE_META = ("og:title", "twitter:title")
 URL_META = ("og:url", "twitter:url")
 
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+# libxml2 stops building the tree 255 elements deep and drops what lies deeper (browsers keep it,
+# flattened). Wrappers that must be closed explicitly and carry no structure of their own are
+# left out beyond this depth, so the text inside them is kept.
+_MAX_WRAPPER_DEPTH = 100
+_WRAPPER_TAG = re.compile(
+    r"<(/?)(div|span|section|font|blockquote|center|b|i|u|em|strong|small|big|main|aside)\b[^>]*>",
+    re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 # /2021/12/07/ or /2021-12-07- in a URL path.
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/-]|\D|$)")
@@ -100,7 +107,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
     """
     if not isinstance(html, str):
         raise TypeError(f"html must be str, got {type(html).__name__}")
-    tree = load_html(html) if html.strip() else None
+    tree = load_html(flatten_deep_nesting(html)) if html.strip() else None
     if tree is None:
         return HtmlExtract(paragraphs=[], url=url, source=_host(url))
 
@@ -126,6 +133,37 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
         url=page_url,
         removed=repeated + removed,
     )
+
+
+def flatten_deep_nesting(html: str, max_depth: int = _MAX_WRAPPER_DEPTH) -> str:
+    """Drop wrapper tags (div, span, b...) nested deeper than ``max_depth``, with their closing
+    tags; the text inside stays where it was. Ordinary pages are returned unchanged."""
+    if html.count("<") <= max_depth:
+        return html
+    depth = 0
+    dropped: dict[str, int] = {}
+    parts: list[str] = []
+    last = 0
+    changed = False
+    for match in _WRAPPER_TAG.finditer(html):
+        closing, name = match.group(1), match.group(2).lower()
+        if not closing:
+            if depth >= max_depth:
+                dropped[name] = dropped.get(name, 0) + 1
+                parts.append(html[last:match.start()])
+                last, changed = match.end(), True
+                continue
+            depth += 1
+        elif dropped.get(name):
+            dropped[name] -= 1
+            parts.append(html[last:match.start()])
+            last, changed = match.end(), True
+        elif depth:
+            depth -= 1
+    if not changed:
+        return html
+    parts.append(html[last:])
+    return "".join(parts)
 
 
 def split_paragraphs(text: str) -> list[str]:

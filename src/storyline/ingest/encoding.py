@@ -19,28 +19,72 @@ _CYRILLIC_CODEPAGES = ("cp1251", "koi8-u", "koi8-r", "cp866", "iso8859-5")
 _CYRILLIC_LOWER = re.compile(r"[а-яёіїєґў]")
 _CYRILLIC_UPPER = re.compile(r"[А-ЯЁІЇЄҐЎ]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CYRILLIC_ANY = re.compile(r"[\u0400-\u04ff]")
+# Cyrillic letters the UTF-8 lines of a mixed file must hold before the file counts as mixed.
+_MIXED_MIN_LETTERS = 20
+_SAMPLE = 64 * 1024
 
 
 def decode(data: bytes, origin: str) -> tuple[str, str]:
-    """Return (text, encoding name). Raises InputError('undecodable') for binary or hopeless input."""
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return _strict(data, name, origin), name
-    order = _utf16_order(data)
+    """Return (text, encoding name). Raises InputError('undecodable') for binary or hopeless input.
+
+    UTF-8 cut inside its last character loses only that character; a file of UTF-8 lines with
+    some lines in a Cyrillic code page (pages pasted together) is read line by line."""
+    name = bom_encoding(data)
+    if name:
+        return _strict(data, name, origin), name
+    order = utf16_order(data)
     if order:
         name = f"utf-16-{order}"
         return _strict(data, name, origin), name
-    if b"\x00" in data:
+    if looks_binary(data):
         raise InputError(origin, "undecodable", "binary data (NUL bytes), not text",
                          hint="give storyline .txt, .html or .jsonl files")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text, name = _best_codepage(data, origin)
-    else:
-        name = "utf-8"
+        text, name = data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.end == len(data):
+            text, name = data[: exc.start].decode("utf-8"), "utf-8"
+        else:
+            text, name = _mixed(data, origin) or _best_codepage(data, origin)
     _reject_binary_like(text, origin)
     return text, name
+
+
+def bom_encoding(data: bytes) -> str | None:
+    """The encoding a byte order mark at the start of ``data`` declares, if any."""
+    return next((name for bom, name in _BOMS if data.startswith(bom)), None)
+
+
+def looks_binary(data: bytes) -> bool:
+    """NUL bytes in more than 1% of the head: an image, archive or program. A few stray NULs
+    in a scraped page are not enough (they are removed with the other control characters)."""
+    sample = data[:_SAMPLE]
+    return bool(sample) and sample.count(0) > max(len(sample) // 100, 3) and \
+        bom_encoding(sample) is None and utf16_order(sample) is None
+
+
+def _mixed(data: bytes, origin: str) -> tuple[str, str] | None:
+    """UTF-8 lines beside lines that are not UTF-8: the others share one code page. Only when
+    the UTF-8 lines carry real non-ASCII text (a code-page file has no valid UTF-8 Cyrillic)."""
+    lines = data.split(b"\n")
+    decoded: list[str | None] = []
+    evidence = 0
+    for line in lines:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded.append(None)
+        else:
+            decoded.append(text)
+            evidence += len(_CYRILLIC_ANY.findall(text))
+    if evidence < _MIXED_MIN_LETTERS:
+        return None
+    others = b"\n".join(line for line, text in zip(lines, decoded, strict=True) if text is None)
+    _, codepage = _best_codepage(others, origin)
+    text = "\n".join(text if text is not None else line.decode(codepage, "replace")
+                      for line, text in zip(lines, decoded, strict=True))
+    return text, f"utf-8+{codepage}"
 
 
 def _strict(data: bytes, name: str, origin: str) -> str:
@@ -52,7 +96,7 @@ def _strict(data: bytes, name: str, origin: str) -> str:
     return text.lstrip("\ufeff")
 
 
-def _utf16_order(data: bytes) -> str | None:
+def utf16_order(data: bytes) -> str | None:
     """UTF-16 without a BOM: the high byte of Latin (0x00) and Cyrillic (0x04) letters stands on
     every other byte. Returns 'le', 'be' or None."""
     sample = data[:4096]

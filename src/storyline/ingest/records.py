@@ -17,7 +17,14 @@ def parse_record(line: str, origin: str, crawled_at: datetime | None) -> RawDocu
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InputError(origin, "bad_record", f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        message = exc.msg.removesuffix(" at")
+        raise InputError(origin, "bad_record", f"not valid JSON ({message} at column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(origin, "bad_record", "JSON nested too deeply to read",
+                         hint="a record is one flat object of strings") from None
+    except ValueError:  # Python converts integers of at most 4,300 digits
+        raise InputError(origin, "bad_record",
+                         "not usable JSON (a number of more than 4,300 digits)") from None
     if not isinstance(record, dict):
         raise InputError(origin, "bad_record", f"expected a JSON object, got {type(record).__name__}")
     for name in _STRING_FIELDS:
