@@ -3,9 +3,11 @@ misbehave on purpose (a 500 then a 200, a slow answer, a huge body, a 304 for a 
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -153,3 +155,32 @@ class LocalServer:
     def __exit__(self, *exc_info) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def article_page(title: str, paragraphs: list[str], *, published: str | None = None,
+                 source: str | None = None) -> bytes:
+    """An article page as outlets make them: metadata in <head>, the body in <article>."""
+    meta = [f'<meta property="og:title" content="{escape(title)}">']
+    if published:
+        meta.append(f'<meta property="article:published_time" content="{escape(published)}">')
+    if source:
+        meta.append(f'<meta property="og:site_name" content="{escape(source)}">')
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"{''.join(meta)}</head><body><nav><a href='/'>Home</a></nav><article>"
+            f"<h1>{escape(title)}</h1>{body}</article><footer>© {escape(source or '')}</footer>"
+            "</body></html>").encode()
+
+
+def rss(title: str, items: list[tuple[str, str, str]]) -> bytes:
+    """An RSS 2.0 feed of ``(guid, link, title)`` items, newest first as feeds list them."""
+    entries = "".join(f"<item><title>{escape(t)}</title><guid>{escape(g)}</guid>"
+                      f"<link>{escape(link)}</link></item>" for g, link, t in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{escape(title)}</title>{entries}</channel></rss>").encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple, Self
@@ -149,6 +150,20 @@ class Store(ABC):
     @abstractmethod
     def save_batch(self, articles: Iterable[Article], delta: ClusterDelta | None = None) -> SaveCounts:
         """Store articles and the clustering state they changed in one transaction."""
+
+    @abstractmethod
+    def writer_turn(self) -> AbstractContextManager[int]:
+        """The store's writer lock, across processes, for work that reads the clustering state
+        and then saves what it computed from it (cluster a batch, then ``save_batch``): no other
+        writer's batch lands in between. Yields ``clustering_generation()`` as it is once the
+        turn is had; a caller whose clustering state was loaded at another generation loads it
+        again. ``save_batch`` outside a turn waits for the turns of others, inside one it does
+        not lock again. Blocks until the turn is free."""
+
+    @abstractmethod
+    def clustering_generation(self) -> int:
+        """A number that changes whenever a batch changes the clustering's state (it never
+        comes back to an earlier value): equal numbers, same state."""
 
     @abstractmethod
     def known_inputs(self, article_ids: Iterable[str]) -> dict[str, KnownInput]:

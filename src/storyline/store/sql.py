@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite turns are then only exclusive within one process
+    fcntl = None
 
 from sqlalchemy import (
     Connection,
@@ -16,6 +23,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,6 +71,12 @@ from storyline.store.schema import (
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Rows looked up or written per statement inside one upsert_many transaction.
 WRITE_CHUNK = 500
+# The writers' lock on PostgreSQL (writer_turn, save_batch). Any constant works; it only has to
+# be the same for every storyline process and differ from the listing's.
+_PG_WRITER_LOCK = 7_205_316_023
+# The clustering counts every document it has taken in under this key (storyline.cluster.engine
+# TOTAL): it grows with every batch that changes the clustering's state, and only then.
+_DOCUMENTS_KEY = ""
 
 
 class SqlStore(Store):
@@ -73,6 +87,8 @@ class SqlStore(Store):
         self._shown_url = safe_url(url)
         self._engine = _create_engine(url)
         self._closed = False
+        self._turn = threading.local()  # .held: this thread has the writer turn
+        self._memory_turn = threading.Lock()  # the turn of an in-memory store (one process)
         self._fulltext = fulltext.for_dialect(self._engine.dialect.name)
         try:
             with self._write("open") as conn:
@@ -97,8 +113,19 @@ class SqlStore(Store):
         return self.save_batch(articles_)
 
     def save_batch(self, articles_: Iterable[Article], delta: ClusterDelta | None = None) -> SaveCounts:
+        if getattr(self._turn, "held", False) or self._engine.dialect.name == "postgresql":
+            return self._save_batch(articles_, delta)
+        with self._turn_lock():  # SQLite: after the turn of another writer, not in its middle
+            return self._save_batch(articles_, delta)
+
+    def _save_batch(self, articles_: Iterable[Article], delta: ClusterDelta | None) -> SaveCounts:
         stamp = now_text()
         with self._write("store articles in") as conn:
+            if conn.dialect.name == "postgresql" and not getattr(self._turn, "held", False):
+                # One batch at a time: two batches upserting shared rows (key frequencies,
+                # clusters, articles) in different orders would deadlock, and a batch must not
+                # land in the middle of another writer's turn. SQLite writers are serial already.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITER_LOCK})
             counts, touched = self._upsert_article_rows(conn, articles_, stamp)
             if delta is not None:
                 touched |= self._write_delta(conn, delta, stamp)
@@ -150,6 +177,60 @@ class SqlStore(Store):
                 event_id=event_id, story_id=story_id, updated_at=stamp))
         touched.discard(None)
         return touched
+
+    @contextmanager
+    def writer_turn(self) -> Iterator[int]:
+        self._check_open()
+        if getattr(self._turn, "held", False):
+            raise StoreError(f"store {self._shown_url}: writer_turn is not reentrant")
+        with self._turn_lock():
+            self._turn.held = True
+            try:
+                yield self.clustering_generation()
+            finally:
+                self._turn.held = False
+
+    def clustering_generation(self) -> int:
+        query = select(key_frequencies.c.documents).where(key_frequencies.c.key == _DOCUMENTS_KEY)
+        rows = self._fetch(query)
+        return int(rows[0][0]) if rows else 0
+
+    @contextmanager
+    def _turn_lock(self) -> Iterator[None]:
+        if self._engine.dialect.name == "postgresql":
+            try:
+                conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_WRITER_LOCK})
+            except SQLAlchemyError as exc:
+                raise self._error("take the writer turn of", exc) from exc
+            try:
+                yield
+            finally:
+                # Closing the session would free it too; unlocking first keeps the pooled
+                # connection from holding it.
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_WRITER_LOCK})
+                finally:
+                    conn.close()
+            return
+        database = self._engine.url.database
+        if database in (None, "", ":memory:") or fcntl is None:
+            with self._memory_turn:
+                yield
+            return
+        # A lock file beside the database, never the database file itself: closing another
+        # descriptor of that file would drop SQLite's own POSIX locks on it.
+        path = f"{database}.writer-lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot take the writer turn of store {self._shown_url}: "
+                             f"{path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # frees the flock
 
     def known_inputs(self, article_ids: Iterable[str]) -> dict[str, KnownInput]:
         ids = list(dict.fromkeys(article_ids))

@@ -86,6 +86,7 @@ class Watcher:
         self.pipeline = Pipeline(self.settings)
         self.rounds = 0
         self._engine = None
+        self._generation: int | None = None  # of the store's clustering state the engine holds
         self._batch: list[tuple[Article | Rejection, str]] = []
         self._finished_feeds: list[Feed] = []  # validators to save after the next flush
 
@@ -299,13 +300,27 @@ class Watcher:
         if sum(isinstance(i, Article) for i, _ in self._batch) >= self.batch_size:
             self._flush(summary)
 
+    def _save(self, articles: list[Article]):
+        if self.engine is None:
+            return self.store.save_batch(articles)
+        # Another process (a second watcher, an ingest, the API) may write the same stories:
+        # clustering and saving happen in one turn, on the clustering state as the store has it.
+        with self.store.writer_turn() as generation:
+            if generation != self._generation:
+                from storyline.cluster.engine import StoryEngine
+
+                self._engine = StoryEngine(self.store, self.settings, embedder=self._engine.embedder,
+                                           params=self._engine.params)
+            counts = self.store.save_batch(articles, self.engine.add(articles))
+            self._generation = self.store.clustering_generation()
+        return counts
+
     def _flush(self, summary: RoundSummary) -> None:
         if not self._batch:
             return
         articles = [item for item, _ in self._batch if isinstance(item, Article)]
         if articles:
-            delta = self.engine.add(articles) if self.engine else None
-            summary.counts.update(self.store.save_batch(articles, delta))
+            summary.counts.update(self._save(articles))
         for item, _ in self._batch:
             if isinstance(item, Rejection):
                 summary.rejected += 1
