@@ -58,7 +58,9 @@ class StoryEngine:
         clusterer.restore(events, list(stories.values()), vectors)
         dd = self.params.dedup
         self._dedup = DuplicateIndex(dd.threshold, dd.num_perm, dd.shingle_size)
-        for article_id, signature in self.store.iter_signatures(st_since):
+        # Every signature, as the index of an uninterrupted run holds them: a window here made a
+        # resumed run miss duplicates of older originals that one long run finds.
+        for article_id, signature in self.store.iter_signatures():
             self._dedup.add(article_id, signature=np.frombuffer(signature, dtype=np.uint64))
         self._clusterer = clusterer
         return clusterer

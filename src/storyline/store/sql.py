@@ -271,11 +271,16 @@ class SqlStore(Store):
         return found
 
     def iter_signatures(self, since: datetime | None = None) -> Iterator[tuple[str, bytes]]:
-        query = select(article_signatures.c.article_id, article_signatures.c.signature)
+        s = article_signatures.c
+        query = select(s.article_id, s.signature).join(articles, articles.c.id == s.article_id)
         if since is not None:
-            query = query.where((article_signatures.c.time_key >= utc_key(since))
-                                | article_signatures.c.time_key.is_(None))
-        for row in self._fetch(query.order_by(article_signatures.c.article_id)):
+            query = query.where((s.time_key >= utc_key(since)) | s.time_key.is_(None))
+        # The order the clustering first saw them in: batch by batch (one ingested_at stamp per
+        # batch), and within a batch by time, undated last, then id. The near-duplicate index
+        # prefers the earliest-added original, so an index rebuilt in another order (by id, as
+        # before) made other duplicate links than the run that was interrupted would have.
+        order = (articles.c.ingested_at, s.time_key.is_(None), s.time_key, s.article_id)
+        for row in self._fetch(query.order_by(*order)):
             yield row.article_id, bytes(row.signature)
 
     def load_frequencies(self) -> Counter:
