@@ -48,7 +48,13 @@ def decode(data: bytes, origin: str) -> tuple[str, str]:
         else:
             text, name = _mixed(data, origin) or _best_codepage(data, origin)
     _reject_binary_like(text, origin)
-    return text, name
+    return drop_nul(text), name
+
+
+def drop_nul(text: str) -> str:
+    """NUL is never text, and PostgreSQL cannot store it in a text column: a few stray NULs
+    (scrapers leave them) are dropped when bytes become text, even from the raw input."""
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def bom_encoding(data: bytes) -> str | None:
@@ -93,7 +99,7 @@ def _strict(data: bytes, name: str, origin: str) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(origin, "undecodable",
                          f"declared {name} by its byte order mark but byte {exc.start} is invalid") from None
-    return text.lstrip("\ufeff")
+    return drop_nul(text.lstrip("\ufeff"))
 
 
 def utf16_order(data: bytes) -> str | None:

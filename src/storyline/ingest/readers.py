@@ -19,7 +19,7 @@ from itertools import chain
 from pathlib import Path
 
 from storyline.errors import InputError
-from storyline.ingest.encoding import bom_encoding, decode, looks_binary, utf16_order
+from storyline.ingest.encoding import bom_encoding, decode, drop_nul, looks_binary, utf16_order
 from storyline.ingest.ids import content_id, file_id, printable
 from storyline.ingest.records import parse_record
 from storyline.model import RawDocument, Rejection
@@ -306,7 +306,7 @@ def _record(line: bytes, size: int, problem: str | None, origin: str,
     except InputError as exc:
         if not line:
             return Rejection(exc.origin, exc.reason, _with_hint(exc))
-        kept = line.decode("utf-8", "replace").rstrip("\r\n")
+        kept = drop_nul(line.decode("utf-8", "replace").rstrip("\r\n"))
         return Rejection(exc.origin, exc.reason, exc.detail,
                          raw=RawDocument(id=content_id(kept), format="record", content=kept,
                                          origin=origin, crawled_at=crawled_at))

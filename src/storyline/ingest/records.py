@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from storyline.errors import InputError
+from storyline.ingest.encoding import drop_nul
 from storyline.ingest.ids import content_id
 from storyline.model import RawDocument
 
@@ -39,11 +40,13 @@ def parse_record(line: str, origin: str, crawled_at: datetime | None) -> RawDocu
     text, html = record.get("text"), record.get("html")
     if not (text or "").strip() and not (html or "").strip():
         raise InputError(origin, "bad_record", 'needs a non-empty "text" or "html" field')
-    content = html if (html or "").strip() and not (text or "").strip() else text
-    fmt = "html" if content is html else "text"
+    is_html = bool((html or "").strip()) and not (text or "").strip()
+    content = drop_nul(html if is_html else text)
+    fmt = "html" if is_html else "text"
     if record_id is None or str(record_id).strip() == "":
         record_id = content_id(content)
-    fields = {k: v for k, v in record.items() if k not in ("text", "html")}
+    fields = {k: drop_nul(v) if isinstance(v, str) else v
+              for k, v in record.items() if k not in ("text", "html")}
     return RawDocument(
         id=str(record_id).strip(),
         format="record" if fmt == "text" else "html",
