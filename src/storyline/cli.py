@@ -14,6 +14,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 
+from storyline.engines import ENGINES
 from storyline.errors import StorylineError
 from storyline.evaluate.cli import eval_group
 from storyline.search.cli import reindex, search
@@ -69,14 +70,26 @@ def main():
               help="Vectors for clustering: e5 (default, bundled), lexical (no model), st:MODEL.")
 @click.option("--cluster/--no-cluster", default=None,
               help="Build events and stories while ingesting (default: on).")
+@click.option("--engine", type=click.Choice(ENGINES), default="serial", show_default=True,
+              envvar="STORYLINE_ENGINE",
+              help="Where cleaning, analysis and embedding run: in this process, a local process "
+                   "pool, or Dask workers (env STORYLINE_ENGINE).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local engine or of a local Dask cluster "
+                   "(default: one per core).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", envvar="STORYLINE_SCHEDULER",
+              help="A running Dask cluster's scheduler (tcp://HOST:8786) for --engine dask; "
+                   "without it a local cluster is started.")
 @click.option("--strict", is_flag=True, help="Exit with status 2 when any input was rejected.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @reports_errors
-def ingest(paths, db, config, crawled_at, languages, min_chars, embedder, cluster, strict, quiet):
+def ingest(paths, db, config, crawled_at, languages, min_chars, embedder, cluster, engine, workers,
+           scheduler, strict, quiet):
     """Ingest files, directories (recursively) or '-' for stdin: .txt pages, .html/.htm pages,
     .jsonl records. Re-ingesting the same input changes nothing."""
     from tqdm import tqdm
 
+    from storyline.engines import open_engine
     from storyline.ingest.run import ingest as run_ingest
 
     settings = load_settings(config, db=db, crawled_at=crawled_at, languages=languages,
@@ -88,9 +101,11 @@ def ingest(paths, db, config, crawled_at, languages, min_chars, embedder, cluste
         if not quiet:
             bar.write(click.style(f"rejected {rejection}", fg="yellow"), file=sys.stderr)
 
-    with open_store(settings.db) as store:
+    # The engine first: a wrong --scheduler should not leave a new empty store behind.
+    with open_engine(engine, workers=workers, scheduler=scheduler) as runner, \
+            open_store(settings.db) as store:
         summary = run_ingest(paths, store, settings, on_rejection=report,
-                             on_item=bar.update, stdin=sys.stdin.buffer)
+                             on_item=bar.update, stdin=sys.stdin.buffer, engine=runner)
         bar.close()
         total = store.count_articles()
     click.echo(f"{summary.line()}; {total} articles in {settings.db}")

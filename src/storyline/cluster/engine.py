@@ -4,6 +4,7 @@ ingest` continues where the last one stopped."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -14,10 +15,10 @@ from storyline.cluster.online import OnlineClusterer
 from storyline.cluster.params import Params, load_params
 from storyline.cluster.profile import Profile, embedding_input, profile_of
 from storyline.cluster.similarity import DocumentFrequencies
-from storyline.model import Article
+from storyline.model import Article, RawDocument
 from storyline.nlp.embed import Embedder, get_embedder
 from storyline.settings import Settings
-from storyline.store.base import ClusterDelta, ClusterRow, Store
+from storyline.store.base import ClusterDelta, ClusterRow, KnownInput, Store
 from storyline.store.schema import raw_fingerprint
 
 TOTAL = ""  # the key under which the store counts documents
@@ -67,16 +68,18 @@ class StoryEngine:
 
     # -- the stage ---------------------------------------------------------------------------
 
-    def add(self, articles: list[Article]) -> ClusterDelta:
-        """Assign every article (in place) and return what to store with them."""
+    def add(self, articles: list[Article],
+            vectors: Mapping[str, np.ndarray] | None = None) -> ClusterDelta:
+        """Assign every article (in place) and return what to store with them. ``vectors`` are
+        vectors already computed by this engine's embedder (on engine workers), by article id;
+        only the articles missing from it are embedded here."""
         clusterer = self._open()
         delta = ClusterDelta(model=self.embedder.name)
         known = self.store.known_inputs(a.id for a in articles)
         fresh = []
         for article in articles:
             before = known.get(article.id)
-            if before is not None and before.raw_fingerprint == raw_fingerprint(article.raw) \
-                    and before.event_id is not None:
+            if _unchanged(before, article.raw):
                 article.event_id, article.story_id = before.event_id, before.story_id
                 article.duplicate_of = before.duplicate_of
             else:
@@ -85,8 +88,7 @@ class StoryEngine:
             return delta
         # Time order, so that an event grows as it happened; undated articles come last.
         fresh.sort(key=lambda a: (a.published is None, _utc(a.published), a.id))
-        texts = [embedding_input(a, self.embedder) for a in fresh]
-        vectors = self.embedder.embed(texts)
+        vectors = self._vectors(fresh, vectors or {})
         feats = self.params.features
         for article, vector in zip(fresh, vectors, strict=True):
             signature = self._dedup.signature(article.text)
@@ -115,6 +117,19 @@ class StoryEngine:
                         delta.reassigned[member] = (event.id, moved[event.id])
         return delta
 
+    def unchanged(self, raws: Sequence[RawDocument]) -> set[str]:
+        """Ids of inputs stored before exactly as given and clustered then: ``add`` keeps their
+        assignments and needs no vector for them, so engine workers need not embed them."""
+        known = self.store.known_inputs(raw.id for raw in raws)
+        return {raw.id for raw in raws if _unchanged(known.get(raw.id), raw)}
+
+    def _vectors(self, articles: list[Article], given: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        missing = [a for a in articles if a.id not in given]
+        if missing:
+            embedded = self.embedder.embed([embedding_input(a, self.embedder) for a in missing])
+            given = {**given, **dict(zip((a.id for a in missing), embedded, strict=True))}
+        return [given[a.id] for a in articles]
+
     def profile(self, article: Article) -> Profile:
         """The article as the clustering sees it (for evaluations and explanations)."""
         vector = self.embedder.embed([embedding_input(article, self.embedder)])[0]
@@ -130,6 +145,11 @@ def make_embedder(settings: Settings) -> Embedder:
 
         embedder = CachedEmbedder(embedder, Path(settings.vector_cache))
     return embedder
+
+
+def _unchanged(before: KnownInput | None, raw: RawDocument) -> bool:
+    return before is not None and before.event_id is not None \
+        and before.raw_fingerprint == raw_fingerprint(raw)
 
 
 def _utc(moment: datetime | None) -> datetime:

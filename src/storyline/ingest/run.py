@@ -6,9 +6,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from storyline.engines import Engine
 from storyline.ingest.readers import read_inputs
 from storyline.model import Article, RawDocument, Rejection
-from storyline.pipeline import Pipeline
 from storyline.settings import Settings
 from storyline.store.base import Store
 
@@ -38,31 +40,39 @@ class IngestSummary:
 
 def ingest(paths: Iterable[str], store: Store, settings: Settings | None = None, *,
            on_rejection: Callable[[Rejection], None] | None = None,
-           on_item: Callable[[], None] | None = None, stdin=None) -> IngestSummary:
+           on_item: Callable[[], None] | None = None, stdin=None,
+           engine: Engine | None = None) -> IngestSummary:
     """Ingest everything under ``paths`` into ``store``. A bad input is reported through
-    ``on_rejection``, kept in the store's rejections, and never stops the batch."""
+    ``on_rejection``, kept in the store's rejections, and never stops the batch. ``engine``
+    (storyline.engines.open_engine) runs the per-article stages; default: in this process."""
     settings = settings or Settings()
     items = read_inputs(paths, crawled_at=settings.crawled_at, stdin=stdin)
-    return ingest_documents(items, store, settings, on_rejection=on_rejection, on_item=on_item)
+    return ingest_documents(items, store, settings, on_rejection=on_rejection, on_item=on_item,
+                            engine=engine)
 
 
 def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
                      settings: Settings | None = None, *,
                      on_rejection: Callable[[Rejection], None] | None = None,
-                     on_item: Callable[[], None] | None = None) -> IngestSummary:
+                     on_item: Callable[[], None] | None = None,
+                     engine: Engine | None = None) -> IngestSummary:
     """Ingest documents already read (by a reader, a feed, an evaluation's dataset loader)."""
     settings = settings or Settings()
-    pipeline = Pipeline(settings)
-    engine = story_engine(store, settings)
+    engine = engine or Engine()
+    clustering = story_engine(store, settings)
     summary = IngestSummary()
     batch: list[Article] = []
+    vectors: dict[str, np.ndarray] = {}  # computed by the engine's workers
 
     def flush() -> None:
-        delta = engine.add(batch) if engine else None
+        delta = clustering.add(batch, vectors) if clustering else None
         summary.counts.update(store.save_batch(batch, delta))
         batch.clear()
+        vectors.clear()
 
-    for item in pipeline.run(_unique_ids(items)):
+    # Whatever the engine, items come in input order, so the batches (and so the stories) are
+    # the same as in one process.
+    for item, vector in engine.run(_unique_ids(items), settings, clustering):
         if on_item:
             on_item()
         if isinstance(item, Rejection):
@@ -72,6 +82,8 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
                 on_rejection(item)
             continue
         batch.append(item)
+        if vector is not None:
+            vectors[item.id] = vector
         if len(batch) >= BATCH_SIZE:
             flush()
     if batch:
