@@ -285,6 +285,11 @@ def main(argv: list[str] | None = None) -> dict:
         for suffix in ("", "-wal", "-shm", ".writer-lock"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         db = f"sqlite:///{path}"
+    from storyline.store import open_store
+
+    with open_store(db) as store:
+        if store.count_articles():
+            sys.exit(f"{db.split('?')[0]} already holds articles: give an empty store")
     log = WORK / "watch-soak.log"
     log.write_text("", encoding="utf-8")
 
@@ -317,9 +322,6 @@ def main(argv: list[str] | None = None) -> dict:
             watcher.start()
         time.sleep(max(0.0, started + (i + 1) * gap - time.monotonic()))
     publishing = time.monotonic() - started
-
-    from storyline.store import open_store
-
     deadline = time.monotonic() + args.drain
     with open_store(db) as store:
         while store.count_articles() + len(list(store.iter_rejections())) < total \

@@ -225,6 +225,12 @@ def test_nothing_to_watch():
         Watcher(None, [" "], SETTINGS)
 
 
+@pytest.mark.parametrize("workers", [0, -1, 1.5])
+def test_workers_must_be_a_positive_whole_number(workers):
+    with pytest.raises(ValueError, match=f"workers must be a positive whole number, got {workers}"):
+        Watcher(None, ["http://127.0.0.1/feed"], SETTINGS, workers=workers)
+
+
 def test_an_unexpected_failure_is_one_rejection_and_the_round_goes_on(site, store, make, caplog):
     caplog.set_level(logging.INFO, logger="storyline.watch")
     watcher = make(serve_news(site))
