@@ -21,7 +21,7 @@ from storyline.api.cache import ResultCache
 from storyline.api.deps import ApiState
 from storyline.api.health import storyline_version
 from storyline.api.limits import DEFAULT_MAX_BODY_BYTES, BodyLimit, TokenBucket
-from storyline.api.security import WriteAccess
+from storyline.api.security import RequestHygiene, WriteAccess
 from storyline.settings import Settings
 from storyline.store import open_store
 from storyline.store.base import Store
@@ -33,6 +33,12 @@ search; and ingest of JSON records.
 
 Every error has one shape: `{"error": {"code": "not_found", "message": "...", "detail": ...}}`.
 """
+
+
+# How long an idle connection stays open. Longer than clients and proxies keep theirs (httpx 5 s,
+# nginx 60 s): with uvicorn's 5 s, a client reusing a connection just as the server closed it got
+# a transport error (seen under 50 concurrent clients), and a proxy would answer 502.
+KEEP_ALIVE_SECONDS = 75
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ def create_app(settings: Settings | None = None, *, api_token: str | None = None
     app.openapi = functools.partial(_api_openapi, app)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(RequestHygiene)  # outermost: before a body is read
     for module in (stories, articles, search, health):
         app.include_router(module.router)
     _mount_web(app)
@@ -189,4 +196,5 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     echo({"token": "writes (POST /api/articles): need the API token",
           "local": "writes (POST /api/articles): from this machine, no token (bound to loopback)",
           "disabled": "writes (POST /api/articles): disabled; set an API token to enable them"}[mode])
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS)

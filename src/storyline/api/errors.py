@@ -88,6 +88,10 @@ def install(app: FastAPI) -> None:
         status, code = _status_of(exc)
         if status >= 500:
             log.error("store error on %s %s: %s", request.method, request.url.path, exc)
+            # The store's message names its URL (host, user, database, file path) and the
+            # driver's words: the server log keeps them, a client learns only what failed.
+            return error_response(request, status, code, "the store cannot be read or written now",
+                                  {"hint": "try again later; the server log says why"})
         detail = {"hint": exc.hint} if exc.hint else None
         return error_response(request, status, code, str(exc), detail)
 

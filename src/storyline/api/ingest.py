@@ -115,6 +115,7 @@ def counts(outcomes: Iterable[Outcome]) -> dict[str, int]:
 def _document(text: str, index: int,
               first_index: dict[str, int]) -> tuple[RawDocument | Rejection, str | None]:
     """The record as a document (or a rejection), and the id to answer it with."""
+    text = _without_nul(text)
     # Records carry no crawl time: the same record posted twice is the same input (idempotent).
     try:
         doc = parse_record(text, f"api:record-{index}", None)
@@ -130,6 +131,28 @@ def _document(text: str, index: int,
                          f"id {doc.id!r} is already taken by record {earlier} of this request",
                          raw=doc), doc.id
     return doc, doc.id
+
+
+def _without_nul(text: str) -> str:
+    """The record without NUL characters, as `storyline ingest` reads files: NUL is not text, and
+    PostgreSQL refuses it in any text value (a record with one failed the whole request, 503)."""
+    text = text.replace("\x00", "")
+    if "\\u0000" not in text:
+        return text
+    try:
+        return json.dumps(_strip_nul(json.loads(text)), ensure_ascii=False)
+    except ValueError:  # not JSON: it is rejected as it is, minus the escapes
+        return text.replace("\\u0000", "")
+
+
+def _strip_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    return value
 
 
 def _given_id(text: str) -> str | None:

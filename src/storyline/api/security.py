@@ -9,11 +9,21 @@ import math
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from storyline.api.errors import ApiError
+from storyline.api.errors import ApiError, error_response
 from storyline.api.limits import TokenBucket
 
 LOCAL_HOST_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# JSON is data, never a page: a browser must not sniff it into HTML, frame it or run anything in it.
+API_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+# Everything else (static files, /openapi.json, /docs, redirects); pages set their own, stricter.
+OTHER_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 def is_loopback(host: str | None) -> bool:
@@ -86,3 +96,37 @@ class WriteAccess:
             raise ApiError(403, "tokenless writes are accepted only from this machine",
                            code="writes_disabled",
                            detail={"hint": "set an API token to write from elsewhere"})
+
+
+class RequestHygiene:
+    """ASGI middleware: a URL holding a NUL byte is refused (400) before any route sees it, and
+    every answer gets the security headers it does not set itself.
+
+    NUL is no character of any id, query or filter; PostgreSQL refuses it in a text parameter,
+    which made such a request a 503 naming the store."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        query = scope.get("query_string", b"")
+        if "\x00" in path or b"\x00" in query or b"%00" in query:
+            response = error_response(Request(scope), 400, "bad_request",
+                                      "a NUL byte is not allowed in a URL")
+            await response(scope, receive, send)
+            return
+        wanted = API_HEADERS if path.startswith("/api/") else OTHER_HEADERS
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in wanted.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -69,6 +69,12 @@ from storyline.store.schema import (
 # Long enough to ride out another process's write transaction, short enough to report a stuck
 # lock instead of hanging the CLI.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Connections a store keeps open, and how many more it may open at a busy moment. `storyline
+# serve` runs endpoints on up to 40 threads (anyio's default), each holding a connection while it
+# reads: with SQLAlchemy's default of 5 + 10, the other threads queued for one, and after 30 s
+# failed with a pool timeout (503) instead of reading.
+POOL_SIZE = 10
+POOL_OVERFLOW = 30
 # Rows looked up or written per statement inside one upsert_many transaction.
 WRITE_CHUNK = 500
 # The writers' lock on PostgreSQL (writer_turn, save_batch). Any constant works; it only has to
@@ -605,7 +611,8 @@ def _sqlite_engine(url: URL) -> Engine:
                 f"cannot open store {url}: folder {folder} does not exist",
                 hint="create the folder first, or pass another --db",
             )
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -631,6 +638,6 @@ def _postgresql_engine(url: URL) -> Engine:
     if url.drivername in ("postgresql", "postgres"):
         # psycopg 3 rather than SQLAlchemy's default psycopg2.
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
