@@ -186,7 +186,7 @@ class Watcher:
     def __init__(self, feeds: list[str], db: str, log: Path, interval: float):
         self.command = [sys.executable, "-c", "from storyline.cli import main; main()", "watch",
                         *feeds, "--db", db, "--interval", str(interval), "--host-delay", "0.2",
-                        "--retries", "1", "--timeout", "10", "-q"]
+                        "--retries", "1", "--timeout", "10"]
         self.env = {**os.environ, "STORYLINE_EMBEDDER": "lexical"}
         self.log = log
         self.process: subprocess.Popen | None = None
@@ -219,14 +219,25 @@ class Watcher:
             time.sleep(1)
 
 
-def errors_by_kind(log: Path) -> Counter:
-    """The watcher's one line per failure, `HH:MM:SS URL: reason: detail`, counted by reason."""
-    kinds: Counter = Counter()
+def log_kinds(log: Path) -> tuple[Counter, Counter]:
+    """From the watcher's log: failures that stood (`HH:MM:SS URL: reason: detail`, one line
+    each, rejections by the pipeline included) by reason, and tries again
+    (`HH:MM:SS URL: detail, try N of M in S s`) by what was wrong."""
+    failures: Counter = Counter()
+    retries: Counter = Counter()
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        parts = line.split(": ")
-        if len(parts) >= 3 and parts[0].count(" ") == 1 and "round " not in line:
-            kinds[parts[1]] += 1
-    return kinds
+        stamp, _, rest = line.partition(" ")
+        if stamp.count(":") != 2 or not rest.startswith("http"):
+            continue
+        detail = rest.split(": ", 1)[1] if ": " in rest else ""
+        if ", try " in detail:
+            what = detail.split(", try ")[0]
+            retries[" ".join(what.split()[:2]).rstrip(",") if what.startswith("HTTP ")
+                    else "timeout" if what.startswith(("no answer", "body not complete"))
+                    else what.split(":")[0]] += 1
+        elif ": " in detail:
+            failures[detail.split(": ")[0]] += 1
+    return failures, retries
 
 
 def check_store(db: str, outlets: list[Outlet]) -> dict:
@@ -337,11 +348,13 @@ def main(argv: list[str] | None = None) -> dict:
               "load_after": [round(x, 2) for x in os.getloadavg()],
               "publishing_s": round(publishing, 1), "watching_s": round(watching, 1),
               **check_store(db, outlets),
-              "served_trouble": dict(trouble.counts), "fetch_errors": dict(errors_by_kind(log)),
+              "served_trouble": dict(trouble.counts),
               "page_requests_per_article": round(sum(served.values()) / max(1, len(served)), 2),
               "stops": watcher.stops,
               "rss_mb": {"max": round(max(watcher.rss_mb, default=0)),
                          "last": round(watcher.rss_mb[-1]) if watcher.rss_mb else None}}
+    failures, retries = log_kinds(log)
+    result["failures_logged"], result["retries_logged"] = dict(failures), dict(retries)
     result["articles_per_min"] = round(result["stored"] / (watching / 60), 1)
     ok = result["missing"] == 0 and result["same_id_twice"] == 0 and result["same_url_twice"] == 0 \
         and result["extra_articles"] == 0 and all(s["exit"] == 0 for s in watcher.stops)
@@ -357,7 +370,8 @@ def main(argv: list[str] | None = None) -> dict:
             ("watcher RSS max / last MB", f"{result['rss_mb']['max']} / {result['rss_mb']['last']}"),
             ("SIGINT stops (exit, s)", ", ".join(f"{s['exit']} in {s['seconds']} s" for s in watcher.stops)),
             ("trouble served", ", ".join(f"{k} {v}" for k, v in sorted(trouble.counts.items()))),
-            ("fetch errors logged", ", ".join(f"{k} {v}" for k, v in result["fetch_errors"].items())),
+            ("tried again (watcher log)", ", ".join(f"{k} {v}" for k, v in sorted(retries.items()))),
+            ("failures that stood (log)", ", ".join(f"{k} {v}" for k, v in sorted(failures.items()))),
             ("page requests per article", result["page_requests_per_article"]),
             ("load average before / after", f"{load_before} / {result['load_after']}"),
             ("verdict", "OK: every article once" if ok else "FAILED")]

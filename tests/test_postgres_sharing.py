@@ -298,22 +298,19 @@ def test_two_ingests_at_once_store_every_article_once(pg_url, tmp_path):  # noqa
     halves = [tmp_path / "a", tmp_path / "b"]
     for half, chosen in zip(halves, (texts[0::2], texts[1::2]), strict=True):
         half.mkdir()
-        for path in chosen:
+        for path in chosen:  # every other page: the events get articles from both processes
             (half / path.name).write_bytes(path.read_bytes())
-        # Both carry the records and the HTML pages: the same articles written twice at once.
-        (half / "feed.jsonl").write_bytes((SAMPLE / "feed.jsonl").read_bytes())
-        (half / "html").mkdir()
-        for path in (SAMPLE / "html").glob("*.html"):
-            (half / "html" / path.name).write_bytes(path.read_bytes())
+    # Both also read the records and the HTML pages, by the same paths: the same inputs twice
+    # at once. (From another path they would be other inputs, re-clustered as updates.)
+    shared = [str(SAMPLE / "feed.jsonl"), str(SAMPLE / "html")]
     with open_store(f"sqlite:///{tmp_path / 'alone.db'}") as alone:
         from storyline.ingest.run import ingest
 
-        ingest([str(SAMPLE / "pages"), str(SAMPLE / "html"), str(SAMPLE / "feed.jsonl")], alone,
-               Settings(embedder="lexical", cluster=False))
+        ingest([str(SAMPLE / "pages"), *shared], alone, Settings(embedder="lexical", cluster=False))
         expected = sorted(a.id for a in alone.iter_articles())
     with open_store(pg_url):
         pass
-    runs = [storyline("ingest", str(half), "--db", pg_url, "-q") for half in halves]
+    runs = [storyline("ingest", str(half), *shared, "--db", pg_url, "-q") for half in halves]
     for run in runs:
         finish(run)
     with open_store(pg_url) as store:
