@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB := out/demo.db
 
-.PHONY: install demo test test-fast lint clean
+.PHONY: install demo test test-fast lint audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+
+# Known vulnerabilities (PyPI's advisory data) in what is installed; storyline itself is skipped.
+# Exits non-zero when one is found. A package it cannot look up is listed as skipped, not failed.
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 clean:
 	rm -rf $(VENV) out build *.egg-info src/*.egg-info
