@@ -286,6 +286,8 @@ def test_killed_ingests_end_as_one_uninterrupted_run(inputs, tmp_path):
         "runs": runs,
         "reference": {"wall_s": round(reference.wall_s, 1), "cpu_s": round(reference.cpu_s, 1)},
         "batch_size": int(BATCH) if BATCH else "default",
+        "load_average_1m": round(os.getloadavg()[0], 1),
+        "cpus": os.cpu_count(),
         "same_articles": got["articles"].keys() == articles.keys(),
         "same_rejections": got["rejections"] == want["rejections"],
         "same_event_partition": _partition(got["articles"], 1) == events,

@@ -27,6 +27,7 @@ from storyline.settings import Settings
 from storyline.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
+REPORT = REPO / "out" / "reliability" / "security.json"
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SQL_WORDS = re.compile(r"sqlite|psycopg|syntax error|fts5|tsquery|OperationalError|ProgrammingError|"
@@ -88,6 +89,21 @@ def client(app):
     return TestClient(app, raise_server_exceptions=False)
 
 
+@pytest.fixture(scope="module")
+def findings():
+    """What the hostile requests got, per backend: out/reliability/security.json."""
+    seen: dict = {}
+    yield seen
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(seen, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def note(findings: dict, app, kind: str, response) -> None:
+    backend = app.state.storyline.store.url.split(":", 1)[0]
+    counts = findings.setdefault(backend, {}).setdefault(kind, {})
+    counts[str(response.status_code)] = counts.get(str(response.status_code), 0) + 1
+
+
 @pytest.fixture
 def statements(app):
     """Every SQL statement the app's store sends, as text (parameters apart)."""
@@ -113,9 +129,10 @@ def assert_clean_refusal(response, statuses=(400, 422)):
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
-def test_query_syntax_is_words_or_a_clear_refusal(client, query):
+def test_query_syntax_is_words_or_a_clear_refusal(client, app, findings, query):
     for path in ("/api/search", "/search"):
         response = client.get(path, params={"q": query})
+        note(findings, app, "search syntax", response)
         if response.status_code == 200:
             assert not SQL_WORDS.search(response.text) or path == "/search"
             continue
@@ -123,9 +140,10 @@ def test_query_syntax_is_words_or_a_clear_refusal(client, query):
 
 
 @pytest.mark.parametrize("query", ["x" * 10_000, "Путин " * 2_000, "(" * 5_000, '"' * 10_000])
-def test_a_ten_thousand_character_query_is_refused_clearly(client, query):
+def test_a_ten_thousand_character_query_is_refused_clearly(client, app, findings, query):
     for path in ("/api/search", "/search"):
         response = client.get(path, params={"q": query})
+        note(findings, app, "10k-character query", response)
         assert_clean_refusal(response)
         assert query[:100] not in response.text  # refused without echoing it back
 
@@ -147,8 +165,9 @@ def test_syntax_around_a_name_finds_what_the_name_finds(client):
     "/api/search?q=Путин%00", "/api/search?q=Путин&outlet=%00", "/api/search?q=%00",
     "/stories/st_%00", "/articles/a%00b", "/search?q=Путин%00", "/?lang=%00",
 ])
-def test_a_nul_byte_in_a_url_is_a_clear_400(client, path):
+def test_a_nul_byte_in_a_url_is_a_clear_400(client, app, findings, path):
     response = client.get(path)
+    note(findings, app, "NUL in URL", response)
     assert_clean_refusal(response, (400,))
     page = client.get(path, headers={"Accept": "text/html"})
     assert page.status_code == 400
@@ -267,7 +286,7 @@ def test_the_filter_clause_is_made_of_constant_fragments():
 # -- no file-system paths from clients ----------------------------------------------------------
 
 
-def test_records_cannot_make_the_server_read_a_file(client, tmp_path):
+def test_records_cannot_make_the_server_read_a_file(client, findings, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("ТАЄМНИЦЯ-7731 " * 40, encoding="utf-8")
     tag = uuid.uuid4().hex[:6]
@@ -281,6 +300,7 @@ def test_records_cannot_make_the_server_read_a_file(client, tmp_path):
         {"id": f"../../{tag}/../{secret.name}", "text": "Одеса і Львів підписали угоду про співпрацю. " * 10},
     ]
     response = client.post("/api/articles", json=records, headers=AUTH)
+    note(findings, client.app, "records naming files", response)
     assert response.status_code == 200, response.text[:300]
     assert "7731" not in response.text
     results = response.json()["results"]
@@ -301,8 +321,9 @@ def test_records_cannot_make_the_server_read_a_file(client, tmp_path):
     "/articles/..%2F..%2Fetc%2Fpasswd", "/static/..%2F..%2F..%2Fpyproject.toml",
     "/static/../app.py", "/static/%2e%2e/app.py", "/stories/..%2F..%2Fetc%2Fpasswd",
 ])
-def test_dot_dot_paths_read_no_file(client, path):
+def test_dot_dot_paths_read_no_file(client, app, findings, path):
     response = client.get(path)
+    note(findings, app, "../ path", response)
     assert response.status_code in (400, 404), (path, response.status_code)
     assert "root:" not in response.text and "[project]" not in response.text
     assert "create_app" not in response.text
@@ -320,7 +341,7 @@ def _routes(routes):
             yield route
 
 
-def test_every_write_route_needs_the_token(app, client):
+def test_every_write_route_needs_the_token(app, client, findings):
     writes = [(method, route.path) for route in _routes(app.routes) for method in route.methods
               if method not in ("GET", "HEAD", "OPTIONS")]
     assert ("POST", "/api/articles") in writes
@@ -329,6 +350,7 @@ def test_every_write_route_needs_the_token(app, client):
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
             response = client.request(method, concrete, json={"id": "w", "text": "x" * 300},
                                       headers=headers)
+            note(findings, app, "write without a valid token", response)
             assert response.status_code == 401, (method, path, headers, response.status_code)
             assert response.headers["www-authenticate"] == "Bearer"
 
