@@ -104,6 +104,9 @@ class StoryEngine:
         for article in fresh:
             article.story_id = clusterer.story_id(article.story_id)
         events, stories, deleted, moved, merged = clusterer.take_changes()
+        # The next batch starts from the state a restart would load (crash safety, and split runs
+        # equal to one run).
+        clusterer.settle()
         delta.merged_stories = merged
         delta.clusters = [_row(g, "event") for g in events] + [_row(g, "story") for g in stories]
         delta.deleted_clusters = sorted(deleted)

@@ -210,10 +210,21 @@ class OnlineClusterer:
         self.stories.put(story)
         self.changed_stories[story.id] = story
 
+    def settle(self) -> None:
+        """Close what a restart would not load (``StoryEngine._open``: events and stories by
+        their last article against the newest). Called after each batch: an event opened by an
+        old article after the last advance stayed open in this process only, so a run resumed
+        after a crash (or the next ``storyline ingest``) clustered the next batch without it."""
+        if self.newest is not None:
+            self._retire(self.newest, self.params.event.window_days)
+
     def _advance(self, when: datetime | None, window_days: float) -> None:
         if when is None or (self.newest is not None and when <= self.newest):
             return
         self.newest = when
+        self._retire(when, window_days)
+
+    def _retire(self, when: datetime, window_days: float) -> None:
         # Articles of one batch arrive roughly, not strictly, in time order: events stay open
         # a while past their window so that a late article can still find its event.
         slack = timedelta(days=self.params.event.retire_slack_days)
