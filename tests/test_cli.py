@@ -93,3 +93,15 @@ def test_articles_lists_newest_first(run, seeds):
     lines = run("articles", "--lang", "uk").output.splitlines()
     rows = [line for line in lines if line[:4].isdigit()]
     assert rows[0].startswith("2021-12-31 06:50") and len(rows) == 3
+
+
+def test_max_document_bytes_rejects_larger_inputs_and_keeps_the_rest(run, seeds, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("Київ. " + "Переговори тривали до вечора. " * 200, encoding="utf-8")
+    result = run("ingest", str(seeds), str(big), "--crawled-at", CRAWLED, "--no-cluster",
+                 "--max-document-bytes", "6K")
+    assert result.exit_code == 0, result.output
+    assert f"rejected {big}: too_large" in result.output
+    assert "5 ingested" in result.output  # the seeds (under 6 KB each) are kept
+    bad = run("ingest", str(big), "--max-document-bytes", "lots")
+    assert bad.exit_code == 1 and "max_document_bytes must be a size in bytes" in bad.output

@@ -80,11 +80,14 @@ def main():
 @click.option("--scheduler", default=None, metavar="ADDRESS", envvar="STORYLINE_SCHEDULER",
               help="A running Dask cluster's scheduler (tcp://HOST:8786) for --engine dask; "
                    "without it a local cluster is started.")
+@click.option("--max-document-bytes", default=None, metavar="SIZE",
+              help="Reject a page, file or record larger than this as too_large, without reading it "
+                   "whole (default 16M; accepts 32M, 1G; env STORYLINE_MAX_DOCUMENT_BYTES).")
 @click.option("--strict", is_flag=True, help="Exit with status 2 when any input was rejected.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @reports_errors
 def ingest(paths, db, config, crawled_at, languages, min_chars, embedder, cluster, engine, workers,
-           scheduler, strict, quiet):
+           scheduler, max_document_bytes, strict, quiet):
     """Ingest files, directories (recursively) or '-' for stdin: .txt pages, .html/.htm pages,
     .jsonl records. Re-ingesting the same input changes nothing."""
     from tqdm import tqdm
@@ -93,7 +96,8 @@ def ingest(paths, db, config, crawled_at, languages, min_chars, embedder, cluste
     from storyline.ingest.run import ingest as run_ingest
 
     settings = load_settings(config, db=db, crawled_at=crawled_at, languages=languages,
-                             min_chars=min_chars, embedder=embedder, cluster=cluster)
+                             min_chars=min_chars, embedder=embedder, cluster=cluster,
+                             max_document_bytes=max_document_bytes)
     bar = tqdm(unit=" docs", desc="ingest", disable=quiet or not sys.stderr.isatty(),
                file=sys.stderr)
 

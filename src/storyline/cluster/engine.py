@@ -38,6 +38,12 @@ class StoryEngine:
 
     # -- state -------------------------------------------------------------------------------
 
+    def reload(self) -> None:
+        """Forget the clustering state held in memory: another process saved since it was
+        read, and clustering on a stale copy would write over that process's events."""
+        self._clusterer = None
+        self._dedup = None
+
     def _open(self) -> OnlineClusterer:
         if self._clusterer is not None:
             return self._clusterer

@@ -46,7 +46,8 @@ def ingest(paths: Iterable[str], store: Store, settings: Settings | None = None,
     ``on_rejection``, kept in the store's rejections, and never stops the batch. ``engine``
     (storyline.engines.open_engine) runs the per-article stages; default: in this process."""
     settings = settings or Settings()
-    items = read_inputs(paths, crawled_at=settings.crawled_at, stdin=stdin)
+    items = read_inputs(paths, crawled_at=settings.crawled_at, stdin=stdin,
+                        max_bytes=settings.max_document_bytes)
     return ingest_documents(items, store, settings, on_rejection=on_rejection, on_item=on_item,
                             engine=engine)
 
@@ -59,14 +60,14 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
     """Ingest documents already read (by a reader, a feed, an evaluation's dataset loader)."""
     settings = settings or Settings()
     engine = engine or Engine()
-    clustering = story_engine(store, settings)
+    writer = BatchWriter(store, settings)
+    clustering = writer.clustering
     summary = IngestSummary()
     batch: list[Article] = []
     vectors: dict[str, np.ndarray] = {}  # computed by the engine's workers
 
     def flush() -> None:
-        delta = clustering.add(batch, vectors) if clustering else None
-        summary.counts.update(store.save_batch(batch, delta))
+        summary.counts.update(writer.save(batch, vectors))
         batch.clear()
         vectors.clear()
 
@@ -89,6 +90,27 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
     if batch:
         flush()
     return summary
+
+
+class BatchWriter:
+    """Clusters and saves batches of articles. Another process (a watcher, a second ingest, the
+    API) may write the same store: each batch is clustered and saved in the store's writer turn,
+    on the clustering state as the store has it, reloaded when someone else saved since."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.clustering = story_engine(store, settings)
+        self._generation: int | None = None  # of the state the clustering holds in memory
+
+    def save(self, articles: list[Article], vectors: dict[str, np.ndarray] | None = None):
+        if self.clustering is None:
+            return self.store.save_batch(articles)
+        with self.store.writer_turn() as generation:
+            if self._generation is not None and generation != self._generation:
+                self.clustering.reload()
+            counts = self.store.save_batch(articles, self.clustering.add(articles, vectors))
+            self._generation = self.store.clustering_generation()
+        return counts
 
 
 def story_engine(store: Store, settings: Settings):

@@ -17,7 +17,7 @@ from lxml import html as lxml_html
 
 from storyline.errors import InputError, StoreError
 from storyline.ingest.encoding import decode
-from storyline.ingest.run import story_engine
+from storyline.ingest.run import BatchWriter
 from storyline.model import Article, RawDocument, Rejection
 from storyline.pipeline import Pipeline
 from storyline.settings import Settings
@@ -85,16 +85,15 @@ class Watcher:
         self.state = FetchState(store)
         self.pipeline = Pipeline(self.settings)
         self.rounds = 0
-        self._engine = None
-        self._generation: int | None = None  # of the store's clustering state the engine holds
+        self._writer: BatchWriter | None = None  # built on first save: it loads the models
         self._batch: list[tuple[Article | Rejection, str]] = []
         self._finished_feeds: list[Feed] = []  # validators to save after the next flush
 
     @property
-    def engine(self):
-        if self._engine is None:
-            self._engine = story_engine(self.store, self.settings)
-        return self._engine
+    def writer(self) -> BatchWriter:
+        if self._writer is None:
+            self._writer = BatchWriter(self.store, self.settings)
+        return self._writer
 
     def run(self, interval: float, *, once: bool = False) -> None:
         """Poll round after round, ``interval`` seconds apart, until ``stop`` is set."""
@@ -300,27 +299,12 @@ class Watcher:
         if sum(isinstance(i, Article) for i, _ in self._batch) >= self.batch_size:
             self._flush(summary)
 
-    def _save(self, articles: list[Article]):
-        if self.engine is None:
-            return self.store.save_batch(articles)
-        # Another process (a second watcher, an ingest, the API) may write the same stories:
-        # clustering and saving happen in one turn, on the clustering state as the store has it.
-        with self.store.writer_turn() as generation:
-            if generation != self._generation:
-                from storyline.cluster.engine import StoryEngine
-
-                self._engine = StoryEngine(self.store, self.settings, embedder=self._engine.embedder,
-                                           params=self._engine.params)
-            counts = self.store.save_batch(articles, self.engine.add(articles))
-            self._generation = self.store.clustering_generation()
-        return counts
-
     def _flush(self, summary: RoundSummary) -> None:
         if not self._batch:
             return
         articles = [item for item, _ in self._batch if isinstance(item, Article)]
         if articles:
-            summary.counts.update(self._save(articles))
+            summary.counts.update(self.writer.save(articles))
         for item, _ in self._batch:
             if isinstance(item, Rejection):
                 summary.rejected += 1
