@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from cluster_checks import clustering_problems
 from pg import pg_url  # noqa: F401
 from storyline.ingest.encoding import decode
 from storyline.settings import Settings
@@ -79,37 +79,6 @@ def watcher(store, feeds, **options) -> Watcher:
     return Watcher(store, feeds, CLUSTERED, client=client, batch_size=2, **options)
 
 
-def clustering_problems(url: str) -> list[str]:
-    """Where the stored events and stories disagree with the articles: an event's members are
-    not exactly the articles that name it, a story's not exactly the events under it, an article
-    names a missing event or story, or its story is not its event's."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, event_id, story_id FROM articles")).all()
-        clusters = {r.id: r for r in conn.execute(text("SELECT id, kind, parent_id, state FROM clusters"))}
-    engine.dispose()
-    problems = []
-    by_event: dict[str, set[str]] = {}
-    for article in rows:
-        event = clusters.get(article.event_id)
-        if event is None or article.story_id not in clusters:
-            problems.append(f"article {article.id}: event {article.event_id} or story "
-                            f"{article.story_id} is not stored")
-            continue
-        if event.parent_id != article.story_id:
-            problems.append(f"article {article.id}: story {article.story_id}, its event's is "
-                            f"{event.parent_id}")
-        by_event.setdefault(article.event_id, set()).add(article.id)
-    for cluster in clusters.values():
-        members = set(json.loads(cluster.state)["members"])
-        if cluster.kind == "event":
-            expected = by_event.get(cluster.id, set())
-        else:
-            expected = {c.id for c in clusters.values() if c.kind == "event" and c.parent_id == cluster.id}
-        if members != expected:
-            problems.append(f"{cluster.kind} {cluster.id}: members {sorted(members)}, "
-                            f"articles say {sorted(expected)}")
-    return problems
 
 
 # -- the writer turn --------------------------------------------------------------------------

@@ -82,14 +82,22 @@ class StoryEngine:
         clusterer = self._open()
         delta = ClusterDelta(model=self.embedder.name)
         known = self.store.known_inputs(a.id for a in articles)
-        fresh = []
+        fresh, updated = [], []
         for article in articles:
             before = known.get(article.id)
-            if _unchanged(before, article.raw):
+            if before is not None and before.event_id is not None:
+                # A placed article keeps its place when it comes again, changed or not: an
+                # update (a corrected or re-fetched report) is the same report, and placing it
+                # anew would leave it a member of its old event as well as of its new one.
                 article.event_id, article.story_id = before.event_id, before.story_id
                 article.duplicate_of = before.duplicate_of
+                if not _unchanged(before, article.raw):
+                    updated.append(article)
             else:
                 fresh.append(article)
+        # An update's vector follows its new text (dense search reads it); its place does not.
+        for article, vector in zip(updated, self._vectors(updated, vectors or {}), strict=True):
+            delta.vectors[article.id] = np.asarray(vector, dtype=np.float32).tobytes()
         if not fresh:
             return delta
         # Time order, so that an event grows as it happened; undated articles come last.
