@@ -304,7 +304,9 @@ def test_killed_ingests_end_as_one_uninterrupted_run(inputs, tmp_path):
     assert got["article_rows"] == len(got["articles"]) == len(articles)
     assert got["articles"].keys() == articles.keys()
     assert got["search_documents"] == sorted(articles) and got["fts_rows"] == len(articles)
-    assert len(got["vectors"]) == len(got["signatures"]) == len(articles)
+    assert len(got["vectors"]) == len(articles)
+    # Signatures too old to be copied retire with the batch that retires them, in both runs alike.
+    assert 0 < len(got["signatures"]) < len(articles) and got["signatures"] == want["signatures"]
     # Every rejection once, with the same reason and detail.
     assert len(want["rejections"]) >= 10
     assert got["rejections"] == want["rejections"]

@@ -232,3 +232,28 @@ def test_real_press_texts_are_not_duplicates_of_each_other_but_their_copies_are(
         words = text.split()
         expected = found[i] or f"p{i}"
         assert index.add(f"copy{i}", " ".join(words[: max(len(words) - 3, 1)])) == expected
+
+
+def test_retire_before_forgets_old_originals_and_equals_a_rebuilt_index():
+    from datetime import UTC, datetime, timedelta
+
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    words = "the quick brown fox jumps over the lazy dog near the old river bank today".split()
+    texts = {f"a{i}": " ".join(words[i:] + words[:i]) + f" story number {i}" for i in range(6)}
+    index = DuplicateIndex(threshold=0.5)
+    for day, (article_id, text) in enumerate(texts.items()):
+        index.add(article_id, text, time=base + timedelta(days=30 * day))
+    index.add("undated", "a text with no date that nothing else resembles at all ever")
+    copy_of_old = texts["a0"] + " again"
+    assert index.find(copy_of_old)[0][0] == "a0"
+
+    retired = index.retire_before(base + timedelta(days=61))
+    assert retired == ["a0", "a1", "a2"]
+    assert "a0" not in index and "undated" in index and "a3" in index
+    assert all(hit != "a0" for hit, _ in index.find(copy_of_old))
+    rebuilt = DuplicateIndex(threshold=0.5)
+    for article_id, signature, _ in index.entries():
+        rebuilt.add(article_id, signature=signature)
+    assert list(rebuilt.entries()) == list(index.entries())
+    assert index.oldest() == base + timedelta(days=90)
+    assert index.retire_before(base) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -73,6 +74,7 @@ class DuplicateIndex:
         self._order: dict[str, int] = {}  # every id -> insertion number (earliest original wins)
         self._signatures: dict[str, np.ndarray] = {}  # every id, duplicates too (to promote one)
         self._duplicate_of: dict[str, str] = {}
+        self._times: dict[str, datetime] = {}  # the dated ids, for retire_before
         self._counter = 0
 
     @property
@@ -145,8 +147,10 @@ class DuplicateIndex:
         found.sort(key=lambda pair: (-pair[1], self._order[pair[0]]))
         return found
 
-    def add(self, article_id: str, text: str | None = None, signature=None) -> str | None:
+    def add(self, article_id: str, text: str | None = None, signature=None,
+            time: datetime | None = None) -> str | None:
         """Index one article; return the id of the original it duplicates, or None if it is new.
+        ``time`` (its publication) lets ``retire_before`` forget it once it is old.
 
         Adding an id again changes nothing and returns its earlier answer (re-ingest is idempotent)."""
         if not isinstance(article_id, str) or not article_id:
@@ -157,7 +161,29 @@ class DuplicateIndex:
         matches = self.find(signature=signature)
         original = min(matches, key=lambda pair: self._order[pair[0]])[0] if matches else None
         self._record(article_id, signature, original)
+        if time is not None:
+            self._times[article_id] = time
         return original
+
+    def oldest(self) -> datetime | None:
+        return min(self._times.values(), default=None)
+
+    def retire_before(self, moment: datetime) -> list[str]:
+        """Forget the articles dated before ``moment`` (undated ones stay) and return their ids.
+        The rest are indexed again in their order, so the index equals one rebuilt from the
+        store's remaining signatures (a resumed run finds the duplicates an unbroken one does)."""
+        old = {a for a, t in self._times.items() if t < moment}
+        if not old:
+            return []
+        keep = [(a, self._signatures[a], self._times.get(a))
+                for a in sorted(self._order, key=self._order.get) if a not in old]
+        self._lsh = MinHashLSH(
+            threshold=self.threshold, num_perm=self.num_perm, weights=_LSH_WEIGHTS, prepickle=False
+        )
+        self._order, self._signatures, self._duplicate_of, self._times = {}, {}, {}, {}
+        for article_id, signature, time in keep:
+            self.add(article_id, signature=signature, time=time)
+        return sorted(old)
 
     def _record(self, article_id: str, signature: np.ndarray, original: str | None) -> None:
         self._order[article_id] = self._counter
@@ -182,6 +208,7 @@ class DuplicateIndex:
             raise KeyError(article_id)
         del self._order[article_id]
         del self._signatures[article_id]
+        self._times.pop(article_id, None)
         if self._duplicate_of.pop(article_id, None) is not None:
             return {}
         if article_id in self._lsh.keys:

@@ -22,6 +22,9 @@ from storyline.store.base import ClusterDelta, ClusterRow, KnownInput, Store
 from storyline.store.schema import raw_fingerprint
 
 TOTAL = ""  # the key under which the store counts documents
+# Signatures retire in steps: the index is rebuilt from the rest when its oldest is this far past
+# the story window.
+RETIRE_STEP_DAYS = 30.0
 
 
 class StoryEngine:
@@ -65,10 +68,11 @@ class StoryEngine:
         clusterer.restore(events, list(stories.values()), vectors)
         dd = self.params.dedup
         self._dedup = DuplicateIndex(dd.threshold, dd.num_perm, dd.shingle_size)
-        # Every signature, as the index of an uninterrupted run holds them: a window here made a
-        # resumed run miss duplicates of older originals that one long run finds.
-        for article_id, signature in self.store.iter_signatures():
-            self._dedup.add(article_id, signature=np.frombuffer(signature, dtype=np.uint64))
+        # The signatures the running index held (retired ones are deleted from the store with
+        # the batch that retired them), in the order it saw them: a resumed run finds the
+        # duplicates an unbroken one does.
+        for article_id, signature, time in self.store.iter_signatures():
+            self._dedup.add(article_id, signature=np.frombuffer(signature, dtype=np.uint64), time=time)
         self._clusterer = clusterer
         return clusterer
 
@@ -105,9 +109,9 @@ class StoryEngine:
         vectors = self._vectors(fresh, vectors or {})
         feats = self.params.features
         for article, vector in zip(fresh, vectors, strict=True):
-            signature = self._dedup.signature(article.text)
-            original = self._dedup.add(article.id, signature=signature)
             profile = profile_of(article, vector, feats.max_terms, feats.max_entities)
+            signature = self._dedup.signature(article.text)
+            original = self._dedup.add(article.id, signature=signature, time=profile.time)
             assignment = clusterer.add(profile, duplicate_of=original)
             article.event_id, article.story_id = assignment.event_id, assignment.story_id
             article.duplicate_of = original
@@ -121,6 +125,7 @@ class StoryEngine:
         # The next batch starts from the state a restart would load (crash safety, and split runs
         # equal to one run).
         clusterer.settle()
+        delta.retired_signatures = self._retire_signatures(clusterer.newest)
         delta.merged_stories = merged
         delta.clusters = [_row(g, "event") for g in events] + [_row(g, "story") for g in stories]
         delta.deleted_clusters = sorted(deleted)
@@ -133,6 +138,18 @@ class StoryEngine:
                     else:
                         delta.reassigned[member] = (event.id, moved[event.id])
         return delta
+
+    def _retire_signatures(self, newest: datetime | None) -> list[str]:
+        """Originals older than the story window can no longer be copied into an open event:
+        the index forgets them (memory stays flat as the corpus grows), in steps of
+        RETIRE_STEP_DAYS so that it is rebuilt seldom."""
+        if newest is None:
+            return []
+        horizon = newest - timedelta(days=self.params.story.window_days)
+        oldest = self._dedup.oldest()
+        if oldest is None or oldest >= horizon - timedelta(days=RETIRE_STEP_DAYS):
+            return []
+        return self._dedup.retire_before(horizon)
 
     def unchanged(self, raws: Sequence[RawDocument]) -> set[str]:
         """Ids of inputs stored before exactly as given and clustered then: ``add`` keeps their

@@ -126,6 +126,8 @@ class ClusterDelta:
     # Stories merged into another: every stored article and event of the old one moves over.
     merged_stories: dict[str, str] = field(default_factory=dict)
     reassigned: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # Near-duplicate signatures the index no longer holds (too old to be copied into an event).
+    retired_signatures: list[str] = field(default_factory=list)
 
 
 class Store(ABC):
@@ -183,7 +185,8 @@ class Store(ABC):
     def get_vectors(self, model: str, article_ids: Iterable[str]) -> dict[str, bytes]: ...
 
     @abstractmethod
-    def iter_signatures(self, since: datetime | None = None) -> Iterator[tuple[str, bytes]]: ...
+    def iter_signatures(self, since: datetime | None = None
+                        ) -> Iterator[tuple[str, bytes, datetime | None]]: ...
 
     @abstractmethod
     def load_frequencies(self) -> Counter: ...

@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 try:
@@ -163,6 +163,8 @@ class SqlStore(Store):
             conn.execute(self._upsert(article_signatures, ["article_id"]), [
                 {"article_id": k, "time_key": utc_key(t), "signature": sig}
                 for k, (t, sig) in delta.signatures.items()])
+        for chunk in chunks(delta.retired_signatures, WRITE_CHUNK):
+            conn.execute(article_signatures.delete().where(article_signatures.c.article_id.in_(chunk)))
         if delta.frequencies:
             stmt = self._insert(key_frequencies)
             stmt = stmt.on_conflict_do_update(
@@ -276,9 +278,10 @@ class SqlStore(Store):
             found.update({r.article_id: bytes(r.vector) for r in self._fetch(query)})
         return found
 
-    def iter_signatures(self, since: datetime | None = None) -> Iterator[tuple[str, bytes]]:
+    def iter_signatures(self, since: datetime | None = None
+                        ) -> Iterator[tuple[str, bytes, datetime | None]]:
         s = article_signatures.c
-        query = select(s.article_id, s.signature).join(articles, articles.c.id == s.article_id)
+        query = select(s.article_id, s.signature, s.time_key).join(articles, articles.c.id == s.article_id)
         if since is not None:
             query = query.where((s.time_key >= utc_key(since)) | s.time_key.is_(None))
         # The order the clustering first saw them in: batch by batch (one ingested_at stamp per
@@ -287,7 +290,8 @@ class SqlStore(Store):
         # before) made other duplicate links than the run that was interrupted would have.
         order = (articles.c.ingested_at, s.time_key.is_(None), s.time_key, s.article_id)
         for row in self._fetch(query.order_by(*order)):
-            yield row.article_id, bytes(row.signature)
+            when = datetime.fromisoformat(row.time_key).replace(tzinfo=UTC) if row.time_key else None
+            yield row.article_id, bytes(row.signature), when
 
     def load_frequencies(self) -> Counter:
         return Counter(dict(self._fetch(select(key_frequencies.c.key, key_frequencies.c.documents))))
