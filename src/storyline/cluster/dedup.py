@@ -158,12 +158,16 @@ class DuplicateIndex:
         signature = self._resolve(text, signature)
         if article_id in self._order:
             return self._duplicate_of.get(article_id)
-        matches = self.find(signature=signature)
-        original = min(matches, key=lambda pair: self._order[pair[0]])[0] if matches else None
+        original = self.original_of(signature)
         self._record(article_id, signature, original)
         if time is not None:
             self._times[article_id] = time
         return original
+
+    def original_of(self, signature: np.ndarray) -> str | None:
+        """The earliest-added original the signature matches, without indexing it."""
+        matches = self.find(signature=signature)
+        return min(matches, key=lambda pair: self._order[pair[0]])[0] if matches else None
 
     def oldest(self) -> datetime | None:
         return min(self._times.values(), default=None)

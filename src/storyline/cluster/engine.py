@@ -111,12 +111,19 @@ class StoryEngine:
         for article, vector in zip(fresh, vectors, strict=True):
             profile = profile_of(article, vector, feats.max_terms, feats.max_entities)
             signature = self._dedup.signature(article.text)
-            original = self._dedup.add(article.id, signature=signature, time=profile.time)
+            horizon = self._signature_horizon(clusterer.newest)
+            if profile.time is not None and horizon is not None and profile.time < horizon:
+                # Too old to be copied into an open event: matched, not indexed nor stored (it
+                # would retire at once, and rebuilding the index for it costs seconds at 100k).
+                original = self._dedup.original_of(signature)
+            else:
+                original = self._dedup.add(article.id, signature=signature, time=profile.time)
+                stored = np.asarray(signature, dtype=np.uint64).tobytes()
+                delta.signatures[article.id] = (profile.time, stored)
             assignment = clusterer.add(profile, duplicate_of=original)
             article.event_id, article.story_id = assignment.event_id, assignment.story_id
             article.duplicate_of = original
             delta.vectors[article.id] = np.asarray(vector, dtype=np.float32).tobytes()
-            delta.signatures[article.id] = (profile.time, np.asarray(signature, dtype=np.uint64).tobytes())
             delta.frequencies.update(set(profile.entities + profile.terms))
             delta.frequencies[TOTAL] += 1
         for article in fresh:
@@ -143,13 +150,16 @@ class StoryEngine:
         """Originals older than the story window can no longer be copied into an open event:
         the index forgets them (memory stays flat as the corpus grows), in steps of
         RETIRE_STEP_DAYS so that it is rebuilt seldom."""
-        if newest is None:
+        horizon = self._signature_horizon(newest)
+        if horizon is None:
             return []
-        horizon = newest - timedelta(days=self.params.story.window_days)
         oldest = self._dedup.oldest()
         if oldest is None or oldest >= horizon - timedelta(days=RETIRE_STEP_DAYS):
             return []
         return self._dedup.retire_before(horizon)
+
+    def _signature_horizon(self, newest: datetime | None) -> datetime | None:
+        return newest - timedelta(days=self.params.story.window_days) if newest else None
 
     def unchanged(self, raws: Sequence[RawDocument]) -> set[str]:
         """Ids of inputs stored before exactly as given and clustered then: ``add`` keeps their
