@@ -289,3 +289,23 @@ def test_postgresql_lists_what_sqlite_lists(pg_url, store, two_batches):  # noqa
             assert on_server == list_stories(store, 100, **filters)
             assert [(s.id, s.ranking) for s in on_server] == brute_force(server, 100, **filters)
         assert listing_snapshot(server) == listing_snapshot(store)
+
+
+def test_the_listing_follows_the_most_used_embedder_without_counting_every_batch(tmp_path):
+    from storyline.store.base import ClusterDelta
+
+    url = f"sqlite:///{tmp_path / 'models.db'}"
+    with open_store(url) as store:
+        ingest_documents(read_inputs([str(SAMPLE / "pages")], crawled_at=CRAWLED_AT), store, SETTINGS)
+        (lexical,) = store.vector_models()
+        ids = [a.id for a in store.iter_articles()]
+    meta = "SELECT value FROM story_listing_meta WHERE name = 'model'"
+    with sqlite3.connect(tmp_path / "models.db") as conn:
+        assert conn.execute(meta).fetchone() == (lexical,)
+    # Another embedder's vectors for every article: a tie, which the first name in order wins.
+    other = "aaa-other-model"
+    with open_store(url) as store:
+        vector = np.ones(4, dtype=np.float32).tobytes()
+        store.save_batch([], ClusterDelta(model=other, vectors=dict.fromkeys(ids, vector)))
+    with sqlite3.connect(tmp_path / "models.db") as conn:
+        assert conn.execute(meta).fetchone() == (other,)

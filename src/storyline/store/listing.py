@@ -49,9 +49,16 @@ _COLUMNS = [c for c in articles.columns if c.name not in _UNREAD]
 _L = story_listing.c
 
 
-def refresh(conn: Connection, story_ids: Iterable[str | None]) -> None:
+def refresh(conn: Connection, story_ids: Iterable[str | None], vectors_of: str | None = None) -> None:
     """Compute the listing rows of ``story_ids`` again (a story without articles or without a
-    row loses its listing row), after the batch that changed them wrote everything else."""
+    row loses its listing row), after the batch that changed them wrote everything else.
+    ``vectors_of``: the embedder whose vectors the batch wrote."""
+    # Counting the vectors by model scans them all: at 100k articles that took seconds per
+    # batch. The answer can only change when a batch writes another model's vectors.
+    model = _meta(conn, "model")
+    if model is None or (vectors_of is not None and vectors_of != model):
+        model = _default_model(conn)
+        _set_meta(conn, "model", model)
     ids = sorted({s for s in story_ids if s})
     if not ids:
         return
@@ -68,7 +75,6 @@ def refresh(conn: Connection, story_ids: Iterable[str | None]) -> None:
         back = before is None or reference is None or _key(reference) < before
         _rescore(conn, reference, everything=back, skip=set(ids))
         _set_meta(conn, "reference", _key(reference))
-    model = _default_model(conn)
     for chunk in chunks(ids, CHUNK):
         _write(conn, chunk, reference, model)
 
@@ -83,6 +89,7 @@ def rebuild(conn: Connection) -> int:
     reference = _reference(conn)
     _set_meta(conn, "reference", _key(reference))
     model = _default_model(conn)
+    _set_meta(conn, "model", model)
     ids = conn.execute(select(clusters.c.id).where(clusters.c.kind == "story").order_by(clusters.c.id))
     for chunk in chunks(ids.scalars().all(), CHUNK):
         _write(conn, chunk, reference, model)

@@ -136,7 +136,7 @@ class SqlStore(Store):
             if delta is not None:
                 touched |= self._write_delta(conn, delta, stamp)
             # Same transaction: a listing never shows a story as it was before the batch.
-            listing.refresh(conn, touched)
+            listing.refresh(conn, touched, delta.model if delta is not None and delta.vectors else None)
         return counts
 
     def _write_delta(self, conn: Connection, delta: ClusterDelta, stamp: str) -> set[str]:
