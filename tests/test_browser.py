@@ -146,7 +146,10 @@ class Visit:
         page.on("dialog", on_dialog)
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        # A request the browser itself cancels because the page navigated on (the favicon, when
+        # the next goto comes quickly) is not a failure anyone sees.
+        page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"
+                and self.errors.append(f"failed: {r.url} ({r.failure})"))
         page.on("response", lambda r: r.status >= 500 and self.errors.append(f"{r.status}: {r.url}"))
 
     def goto(self, url: str):
