@@ -278,12 +278,10 @@ class SqlStore(Store):
             found.update({r.article_id: bytes(r.vector) for r in self._fetch(query)})
         return found
 
-    def iter_signatures(self, since: datetime | None = None
-                        ) -> Iterator[tuple[str, bytes, datetime | None]]:
+    def iter_signatures(self) -> Iterator[tuple[str, bytes, datetime | None]]:
+        """The near-duplicate signatures still indexed (retired ones are deleted), with times."""
         s = article_signatures.c
         query = select(s.article_id, s.signature, s.time_key).join(articles, articles.c.id == s.article_id)
-        if since is not None:
-            query = query.where((s.time_key >= utc_key(since)) | s.time_key.is_(None))
         # The order the clustering first saw them in: batch by batch (one ingested_at stamp per
         # batch), and within a batch by time, undated last, then id. The near-duplicate index
         # prefers the earliest-added original, so an index rebuilt in another order (by id, as
