@@ -371,6 +371,23 @@ def test_cli_eval_clusters_on_a_contract_file(tmp_path):
     assert missing.exit_code == 1 and "Error:" in missing.output and "event" in missing.output
 
 
+def test_cli_eval_clusters_takes_several_files_as_one_corpus(tmp_path):
+    records = [
+        {"id": d.id, "text": d.text, "title": d.title, "lang": d.lang, "source": d.source, "topic": d.story}
+        for d in _docs()
+    ]
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for path, part in ((first, records[:2]), (second, records[2:])):
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part), encoding="utf-8")
+    args = ["eval", "clusters", str(first), str(second), "--label", "topic", "--level", "story"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "a.jsonl + b.jsonl (contract): story level; 5 documents, 2 gold clusters" in result.output
+
+    twice = CliRunner().invoke(main, [*args[:2], str(first), str(first), *args[4:]])
+    assert twice.exit_code == 1 and "appears in two of the files" in twice.output
+
+
 def test_cli_eval_pairs_runs_the_similarity_model(tmp_path):
     path = tmp_path / "pairs.jsonl"
     path.write_text(

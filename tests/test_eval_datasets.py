@@ -15,8 +15,10 @@ from storyline.evaluate.datasets import (
     contract_documents,
     detect_format,
     load_documents,
+    load_many,
     paraphraser_pairs,
     wmt_documents,
+    wmt_pair_documents,
 )
 
 
@@ -118,6 +120,52 @@ def test_wmt_groups_by_doc_id_when_present(tmp_path):
     docs = [d for d in wmt_documents(path) if d.lang == "en"]
     # Consecutive runs: d1 comes back later as its own run, but keeps its label.
     assert [(d.event, d.text) for d in docs] == [("d1", "One. Two."), ("d2", "Three."), ("d1", "Four.")]
+
+
+@pytest.mark.parametrize(
+    "name", ["wmt22_ru-en.jsonl", "wmt22_uk-en.jsonl", "wmt23_ru-en.jsonl", "wmt23_uk-en.jsonl"]
+)
+def test_wmt_pair_documents_follow_doc_ids(datasets, name):
+    path = datasets / "wmt" / name
+    raw = raw_lines(path)
+    src_lang, tgt_lang = raw[0]["src_lang"], raw[0]["tgt_lang"]
+    docs = list(wmt_pair_documents(path))
+    assert detect_format(path) == "wmt-pairs"
+    assert {d.lang for d in docs} == {src_lang, tgt_lang}
+    by_event: dict[str, list[GoldDocument]] = defaultdict(list)
+    for doc in docs:
+        by_event[doc.event].append(doc)
+    assert len(by_event) == len({r["doc_id"] for r in raw})
+    assert all(sorted(d.lang for d in pair) == sorted([src_lang, tgt_lang]) for pair in by_event.values())
+    # Every sentence lands in its document, in file order, in both languages.
+    expected: dict[str, list[str]] = defaultdict(list)
+    for r in raw:
+        expected[r["doc_id"]].append(r["src"].strip())
+    for doc in docs:
+        if doc.lang == src_lang:
+            assert doc.text == " ".join(expected[doc.event.rsplit("/", 1)[1]])
+    assert len({d.source for d in docs}) == len(docs)  # no same-outlet guard effect
+    assert len(list(wmt_pair_documents(path, limit=3))) == 6
+
+
+def test_wmt_pair_files_without_doc_ids_are_refused(datasets):
+    path = datasets / "wmt" / "wmt22_en-ru.jsonl"
+    with pytest.raises(InputError, match="no doc_id") as caught:
+        list(load_documents(path)[2])
+    assert caught.value.reason == "no_labels" and caught.value.hint
+
+
+def test_several_files_make_one_corpus(datasets, tmp_path):
+    ru_en, uk_en = datasets / "wmt" / "wmt23_ru-en.jsonl", datasets / "wmt" / "wmt23_uk-en.jsonl"
+    fmt, level, docs = load_many([ru_en, uk_en], limit=2)
+    docs = list(docs)
+    assert (fmt, level) == ("wmt-pairs", "event")
+    assert [d.lang for d in docs] == ["ru", "en", "ru", "en", "uk", "en", "uk", "en"]
+    with pytest.raises(InputError, match="two of the files"):
+        list(load_many([ru_en, ru_en], limit=1)[2])
+    with pytest.raises(InputError, match="different levels") as caught:
+        load_many([ru_en, datasets / "bsnlp" / "bsnlp_dev_uk_ru.jsonl"])
+    assert caught.value.hint == "choose one with --level"
 
 
 def test_bsnlp_documents(datasets):

@@ -96,7 +96,9 @@ def eval_extract(directory, limit, json_out):
 
 
 @eval_group.command(name="clusters")
-@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "datasets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--level",
     type=click.Choice(["event", "story"]),
@@ -124,25 +126,31 @@ def eval_extract(directory, limit, json_out):
 )
 @json_option
 @reports_errors
-def eval_clusters(dataset, level, label, min_chars, limit, config, json_out):
+def eval_clusters(datasets, level, label, min_chars, limit, config, json_out):
     """B-cubed and pairwise P/R/F1 of the pipeline's clusters, overall and per language pair.
 
-    DATASET is a JSON Lines file of the input contract ({"id","text","title","published","source",
-    "lang"} plus a gold field named by --label), or a known dataset file: WMT trilingual
-    (trilingual_wmt2?_en_ru_uk.jsonl; --limit counts documents, each in en, ru and uk) or BSNLP
-    (bsnlp_dev_uk_ru.jsonl, story level only). Runs the real pipeline on an in-memory store."""
-    from storyline.evaluate.datasets import load_documents
+    Each DATASET is a JSON Lines file of the input contract ({"id","text","title","published",
+    "source","lang"} plus a gold field named by --label), or a known dataset file: WMT x-en pairs
+    with document ids (wmt2?_ru-en.jsonl, wmt2?_uk-en.jsonl: each document in its language and in
+    English), WMT trilingual (trilingual_wmt2?_en_ru_uk.jsonl: documents recovered from line
+    numbers, each in en, ru and uk) or BSNLP (bsnlp_dev_uk_ru.jsonl, story level only). Several
+    files are clustered together as one corpus; --limit counts documents per file. Runs the real
+    pipeline on an in-memory store."""
+    from storyline.evaluate.datasets import load_many
     from storyline.evaluate.runs import evaluate_clusters
 
     settings = load_settings(config, min_chars=min_chars)
-    fmt, level, documents = load_documents(dataset, level=level, label=label, limit=limit)
-    report = evaluate_clusters(documents, level=level, settings=settings, dataset=f"{dataset.name} ({fmt})")
+    fmt, level, documents = load_many(datasets, level=level, label=label, limit=limit)
+    names = " + ".join(p.name for p in datasets)
+    report = evaluate_clusters(documents, level=level, settings=settings, dataset=f"{names} ({fmt})")
     click.echo(report.table())
     _write_json(report, json_out)
 
 
 @eval_group.command(name="calibrate")
-@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "datasets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--level", type=click.Choice(["event", "story"]), default=None,
               help="Which level's parameters to sweep (default: the dataset's own level).")
 @click.option("--grid", required=True, metavar="JSON",
@@ -152,13 +160,14 @@ def eval_clusters(dataset, level, label, min_chars, limit, config, json_out):
 @limit_option
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @reports_errors
-def eval_calibrate(dataset, level, grid, label, limit, top):
+def eval_calibrate(datasets, level, grid, label, limit, top):
     """Sweep clustering parameters on labelled documents: each document is analysed and embedded
-    once, then the production online clusterer replays them per parameter set (B-cubed)."""
+    once, then the production online clusterer replays them per parameter set (B-cubed). Several
+    DATASETS are one corpus, as in `eval clusters`."""
     from storyline.cluster.engine import make_embedder
     from storyline.cluster.params import load_params
     from storyline.evaluate.calibrate import cosine_quantiles, prepare, sweep
-    from storyline.evaluate.datasets import load_documents
+    from storyline.evaluate.datasets import load_many
     from storyline.evaluate.metrics import format_table
 
     try:
@@ -169,11 +178,12 @@ def eval_calibrate(dataset, level, grid, label, limit, top):
         raise click.BadParameter('a JSON object of non-empty lists, e.g. {"bias": [-64, -62]}',
                                  param_hint="--grid")
     settings = load_settings(None).with_overrides(min_chars=0)
-    fmt, level_found, documents = load_documents(dataset, level=level, label=label, limit=limit)
+    fmt, level_found, documents = load_many(datasets, level=level, label=label, limit=limit)
     params = load_params(embedder=settings.embedder)
     prepared = prepare(documents, make_embedder(settings), params, settings)
     quantiles = cosine_quantiles(prepared, level_found)
-    click.echo(f"{dataset.name} ({fmt}): {len(prepared.profiles)} documents, {level_found} level; "
+    names = " + ".join(p.name for p in datasets)
+    click.echo(f"{names} ({fmt}): {len(prepared.profiles)} documents, {level_found} level; "
                f"cosine 5/50/95%: same {quantiles['same']}, different {quantiles['different']}")
     try:
         rows = sweep(prepared, level_found, values, params)

@@ -26,6 +26,12 @@ Gold labels per dataset:
   paragraph, as for any untitled record). All documents get the same date: spreading them would
   let a clusterer's time window separate documents for free. Each (document, language) gets its
   own source, so a same-outlet guard neither helps nor hurts.
+- **WMT translation pairs with documents** (``wmt2?_{ru,uk}-en.jsonl``, format ``wmt-pairs``): native
+  ru or uk news, posts, reviews and manuals with their human English translation, sentence by
+  sentence, each line carrying the source document's ``doc_id``. These are the real documents: a
+  document yields two ``GoldDocument`` s (its source language and English) labelled with
+  ``testset/pair/doc_id``. Several files can be evaluated together (ru-en with uk-en: three
+  languages, every document in two). Files without ``doc_id`` (the en-x directions) are refused.
 - **BSNLP** (``bsnlp_dev_uk_ru.jsonl``): real uk/ru news on six topics; ``topic`` is the gold
   *story* label. There is no event label: BSNLP is a story-level benchmark only.
 - **ParaPhraser** (``paraphrases_train.jsonl``): Russian headline pairs, ``class`` 1 precise
@@ -197,6 +203,48 @@ def wmt_documents(
             )
 
 
+# ---------------------------------------------------------------- WMT translation pairs
+
+
+def wmt_pair_documents(path: Path, limit: int | None = None) -> Iterator[GoldDocument]:
+    """Two GoldDocuments (source language, target language) per ``doc_id`` of a WMT pair file;
+    ``limit`` counts documents. A document's lines need not be adjacent."""
+    path = Path(path)
+    documents: dict[str, list[dict]] = {}
+    for number, record in _read_jsonl(path):
+        where = f"{path}:{number}"
+        _require(record, ("src_lang", "tgt_lang", "src", "ref_A"), where)
+        if not record.get("doc_id"):
+            raise InputError(
+                where,
+                "no_labels",
+                "this WMT pair file has no doc_id, so its sentences cannot be grouped into documents",
+                hint="use the x-en files (wmt22_ru-en.jsonl, wmt22_uk-en.jsonl, ...) or the trilingual file",
+            )
+        documents.setdefault(str(record["doc_id"]), []).append(record)
+    for count, (doc_id, lines) in enumerate(documents.items()):
+        if limit is not None and count >= limit:
+            return
+        first = lines[0]
+        testset = str(first.get("testset") or path.stem)
+        label = f"{testset}/{first['src_lang']}-{first['tgt_lang']}/{doc_id}"
+        published = WMT_DATES.get(testset, WMT_DATES["generaltest2022"])
+        for lang, field_name in ((first["src_lang"], "src"), (first["tgt_lang"], "ref_A")):
+            sentences = [str(r[field_name]).strip() for r in lines if str(r[field_name] or "").strip()]
+            if not sentences:
+                continue
+            yield GoldDocument(
+                id=f"{label}/{lang}",
+                text=" ".join(sentences),
+                title=sentences[0] if len(sentences) > 1 else None,
+                published=published,
+                source=f"{label}/{lang}",
+                lang=str(lang),
+                event=label,
+                story=label,
+            )
+
+
 # ---------------------------------------------------------------- BSNLP
 
 
@@ -251,7 +299,8 @@ def contract_documents(
 
 
 def detect_format(path: Path) -> str:
-    """``wmt``, ``bsnlp`` or ``contract``, from the file name, else from the first record."""
+    """``wmt``, ``wmt-pairs``, ``bsnlp`` or ``contract``, from the file name, else from the first
+    record."""
     name = Path(path).name.lower()
     if name.startswith("trilingual_wmt"):
         return "wmt"
@@ -260,6 +309,8 @@ def detect_format(path: Path) -> str:
     for _, record in _read_jsonl(path):
         if all(lang in record for lang in WMT_LANGUAGES) and "text" not in record:
             return "wmt"
+        if {"src", "ref_A", "src_lang", "tgt_lang"} <= record.keys() and "text" not in record:
+            return "wmt-pairs"
         if "topic" in record and "bsnlp_year" in record:
             return "bsnlp"
         break
@@ -280,6 +331,8 @@ def load_documents(
     level = level or natural_level(fmt)
     if fmt == "wmt":
         return fmt, level, wmt_documents(path, limit=limit)
+    if fmt == "wmt-pairs":
+        return fmt, level, wmt_pair_documents(path, limit=limit)
     if fmt == "bsnlp":
         if level == "event":
             raise InputError(
@@ -292,6 +345,36 @@ def load_documents(
     return fmt, level, contract_documents(path, label or level, level=level, limit=limit)
 
 
+def load_many(
+    paths: Iterable[Path], level: str | None = None, label: str | None = None, limit: int | None = None
+) -> tuple[str, str, Iterator[GoldDocument]]:
+    """Several files as one corpus: (formats joined by "+", level, documents of each file in turn).
+    ``limit`` applies per file. The files' natural levels must agree unless ``level`` is given, and
+    a document id may not appear twice (labels of different files would silently merge)."""
+    loaded = [load_documents(Path(p), level=level, label=label, limit=limit) for p in paths]
+    if not loaded:
+        raise ValueError("no dataset given")
+    levels = {lvl for _, lvl, _ in loaded}
+    if len(levels) > 1:
+        raise InputError(
+            ", ".join(str(p) for p in paths),
+            "mixed_levels",
+            f"these files describe different levels ({', '.join(sorted(levels))})",
+            hint="choose one with --level",
+        )
+    formats = "+".join(dict.fromkeys(fmt for fmt, _, _ in loaded))
+    return formats, levels.pop(), _unique_ids(doc for _, _, docs in loaded for doc in docs)
+
+
+def _unique_ids(documents: Iterable[GoldDocument]) -> Iterator[GoldDocument]:
+    seen: set[str] = set()
+    for doc in documents:
+        if doc.id in seen:
+            raise InputError(doc.id, "bad_record", "this document id appears in two of the files given")
+        seen.add(doc.id)
+        yield doc
+
+
 __all__ = [
     "GoldDocument",
     "LabelledPair",
@@ -299,7 +382,9 @@ __all__ = [
     "contract_documents",
     "detect_format",
     "load_documents",
+    "load_many",
     "natural_level",
     "paraphraser_pairs",
     "wmt_documents",
+    "wmt_pair_documents",
 ]
