@@ -53,21 +53,22 @@ STAGES = ("read+decode", "clean text", "clean html", "clean record", "  of which
 
 def corpus_for(args) -> tuple[Path, dict]:
     """The corpus folder and its manifest: the one named, or a cached one with these parameters."""
+    stream_rate = getattr(args, "stream_rate", None)
     wanted = {"n": args.n, "seed": args.seed, "formats": list(args.formats),
-              "dup_rate": args.dup_rate}
+              "dup_rate": args.dup_rate, "stream_rate": stream_rate}
     if args.corpus is not None:
         manifest = existing_manifest(args.corpus)
         if manifest is not None:
             return args.corpus, manifest
         out = args.corpus
     else:
-        out = WORK / f"corpus-n{args.n}-s{args.seed}"
+        out = WORK / (f"corpus-n{args.n}-s{args.seed}" + (f"-r{stream_rate}" if stream_rate else ""))
         manifest = existing_manifest(out)
         if manifest and all(manifest.get(k) == v for k, v in wanted.items()):
             return out, manifest
     print(f"generating {args.n} articles into {out} ...", file=sys.stderr)
     generate(args.n, out, seed=args.seed, formats=args.formats, dup_rate=args.dup_rate,
-             progress=True)
+             stream_rate=stream_rate, progress=True)
     return out, existing_manifest(out)
 
 

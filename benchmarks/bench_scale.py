@@ -61,14 +61,14 @@ def load_average() -> list[float]:
 
 
 def corpus(n: int, seed: int = 1, formats: Sequence[str] = FORMATS,
-           dup_rate: float = 0.05) -> tuple[Path, dict]:
+           dup_rate: float = 0.05, stream_rate: int | None = None) -> tuple[Path, dict]:
     """The N-article corpus folder and its manifest (generated once, then reused)."""
     return _ingest.corpus_for(Namespace(n=n, corpus=None, seed=seed, formats=tuple(formats),
-                                        dup_rate=dup_rate))
+                                        dup_rate=dup_rate, stream_rate=stream_rate))
 
 
-def scale_db(n: int, mode: str) -> Path:
-    return WORK / f"scale-n{n}-{mode}.db"
+def scale_db(n: int, mode: str, stream_rate: int | None = None) -> Path:
+    return WORK / (f"scale-n{n}-{mode}" + (f"-r{stream_rate}" if stream_rate else "") + ".db")
 
 
 class Sampler(threading.Thread):
@@ -265,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run the e5 mode only for sizes up to this (default 2000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dup-rate", type=float, default=0.05)
+    parser.add_argument("--stream-rate", type=int, default=None, metavar="R",
+                        help="date the corpus R articles a day (constant density whatever N; see "
+                             "corpus.py) instead of by the texts' own dates")
     parser.add_argument("--json", type=Path, default=None, help="append each run to FILE")
     parser.add_argument("--no-startup", action="store_true",
                         help="skip the one-article start-up runs (no marginal cost)")
@@ -297,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[dict] = []
     startups: dict[str, float] = {}
     for n in sizes:
-        folder, manifest = corpus(n, args.seed, FORMATS, args.dup_rate)
+        folder, manifest = corpus(n, args.seed, FORMATS, args.dup_rate, args.stream_rate)
         pages = folder / "pages"
         for mode in modes:
             if mode == "e5" and n > args.e5_max:
@@ -313,10 +316,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"start-up {mode}: {first['wall_s']} s, peak RSS {first.get('peak_rss_mb')} "
                       f"MB (load {first['load_before'][0]})", file=sys.stderr)
             print(f"ingest N={n} {mode} ...", file=sys.stderr)
-            result = run_mode(pages, scale_db(n, mode), manifest["n"], mode, args.sample)
+            db = scale_db(n, mode, args.stream_rate)
+            result = run_mode(pages, db, manifest["n"], mode, args.sample)
             row = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "mode": mode,
-                   "n": manifest["n"], "corpus": str(folder), "db": str(scale_db(n, mode)),
-                   **result}
+                   "n": manifest["n"], "corpus": str(folder), "db": str(db),
+                   "stream_rate": args.stream_rate, **result}
             rows.append(row)
             print(f"  {row['wall_s']} s, {row['articles_per_s']} articles/s, peak RSS "
                   f"{row.get('peak_rss_mb')} MB, load {row['load_before'][0]} -> "

@@ -10,6 +10,13 @@ When N exceeds the pool, texts come round again with another outlet, date, boile
 (``copy_of`` in the truth names the first article with that body). A share of articles are near
 duplicates: the same text with a few words changed, from another outlet (``duplicate_of``).
 
+Dates: by default each text keeps its own date (BSNLP's day, or a day of its year), so a large N
+lands many copies of one pool on the same days: the stream gets denser as N grows. With
+``--stream-rate R`` the articles instead follow a clock of R articles a day from 1 January 2021
+(in order, hours at random within the day), as a newsroom's feed does: the density stays the same
+whatever N, and N only lengthens the span. Scaling benchmarks use it to measure how cost grows
+with the store, not with the density of the news.
+
 Layout of DIR (only ``pages/`` is input; the rest describes it):
 
     pages/txt/000/<id>.txt    plain-text pages, 1000 per folder
@@ -54,6 +61,7 @@ RECORDS_PER_FILE = 10_000
 RECENT_ORIGINALS = 1000
 KYIV = ZoneInfo("Europe/Kyiv")
 MANIFEST_VERSION = 1
+STREAM_START = date(2021, 1, 1)
 
 # Pool texts shorter than this would be rejected as too short by any sensible pipeline.
 MIN_BODY_CHARS = 400
@@ -522,12 +530,14 @@ class CorpusInfo:
     seed: int
     formats: tuple[str, ...]
     dup_rate: float
+    stream_rate: int | None
     counts: Counter = field(default_factory=Counter)  # format, lang:*, style:*, near_duplicates...
     seconds: float = 0.0
 
     def manifest(self) -> dict:
         return {"version": MANIFEST_VERSION, "n": self.n, "seed": self.seed,
                 "formats": list(self.formats), "dup_rate": self.dup_rate,
+                "stream_rate": self.stream_rate,
                 "counts": dict(self.counts), "seconds": round(self.seconds, 2)}
 
 
@@ -615,8 +625,10 @@ def _near_duplicate(paragraphs: Sequence[str], rng: random.Random) -> list[str]:
     return paras
 
 
-def _moment(text: PoolText, rng: random.Random) -> datetime:
-    if text.day is not None:
+def _moment(text: PoolText, rng: random.Random, index: int, stream_rate: int | None) -> datetime:
+    if stream_rate:
+        day = STREAM_START + timedelta(days=index // stream_rate)
+    elif text.day is not None:
         day = text.day
     else:
         year = text.year or 2021
@@ -628,13 +640,16 @@ def _moment(text: PoolText, rng: random.Random) -> datetime:
 def generate(n: int, out: str | Path = DEFAULT_OUT, *, seed: int = 1,
              formats: str | Sequence[str] = FORMATS, dup_rate: float = 0.05,
              datasets: str | Path | None = None, pools: list[PoolText] | None = None,
-             progress: bool = False) -> CorpusInfo:
+             stream_rate: int | None = None, progress: bool = False) -> CorpusInfo:
     """Write an ``n``-article corpus under ``out`` and return what was written. The same
     arguments give the same files (ids, pages, truth) byte for byte."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive whole number, got {n!r}")
     if not 0 <= dup_rate < 1:
         raise ValueError(f"dup_rate must be in [0, 1), got {dup_rate!r}")
+    if stream_rate is not None and (not isinstance(stream_rate, int) or stream_rate < 1):
+        raise ValueError(f"stream_rate must be a positive whole number of articles a day, "
+                         f"got {stream_rate!r}")
     formats = parse_formats(formats)
     out = Path(out)
     _check_out(out)
@@ -658,7 +673,7 @@ def generate(n: int, out: str | Path = DEFAULT_OUT, *, seed: int = 1,
     for outlet in OUTLETS:
         outlets_by_lang.setdefault(outlet.lang, []).append(outlet)
     weights = [FORMAT_WEIGHTS[f] for f in formats]
-    info = CorpusInfo(out, out / "pages", out / "truth.jsonl", n, seed, formats, dup_rate)
+    info = CorpusInfo(out, out / "pages", out / "truth.jsonl", n, seed, formats, dup_rate, stream_rate)
     recent: deque[ArticleSpec] = deque(maxlen=RECENT_ORIGINALS)
     first_use: dict[str, str] = {}
     order: list[int] = []
@@ -685,7 +700,8 @@ def generate(n: int, out: str | Path = DEFAULT_OUT, *, seed: int = 1,
                 copy_of = first_use.setdefault(text.key, article_id)
                 spec = ArticleSpec(
                     article_id, fmt, text.lang, text.title, list(text.paragraphs),
-                    rng.choice(outlets_by_lang[text.lang]), _moment(text, rng), text.key,
+                    rng.choice(outlets_by_lang[text.lang]), _moment(text, rng, index, stream_rate),
+                    text.key,
                     copy_of=None if copy_of == article_id else copy_of)
                 info.counts["reused_texts"] += spec.copy_of is not None
                 recent.append(spec)
@@ -730,10 +746,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="comma-separated subset of txt,html,jsonl")
     parser.add_argument("--dup-rate", type=float, default=0.05,
                         help="share of near-duplicate articles (default 0.05)")
+    parser.add_argument("--stream-rate", type=int, default=None, metavar="R",
+                        help="date the articles R a day from 2021-01-01 instead of by their texts")
     args = parser.parse_args(argv)
     try:
         info = generate(args.n, args.out, seed=args.seed, formats=args.formats,
-                        dup_rate=args.dup_rate, progress=True)
+                        dup_rate=args.dup_rate, stream_rate=args.stream_rate, progress=True)
     except (ValueError, FileNotFoundError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,22 @@ def test_texts_come_round_again_with_fresh_ids_when_the_pool_is_small(tmp_path, 
     assert all(first[row["copy_of"]]["pool"] == row["pool"] for row in copies)
     # the same text, but not the same page: another outlet or date somewhere along the way
     assert len({(row["pool"], row["source"], row["published"]) for row in truth}) > 4
+
+
+def test_a_stream_rate_keeps_the_density_whatever_n(tmp_path, pools):
+    from datetime import date, datetime
+
+    info = corpus.generate(60, tmp_path / "c", seed=3, dup_rate=0.2, pools=pools[:10], stream_rate=7)
+    truth = [row for row in _truth(info.out) if row["published"]]  # the feed layout prints no date
+    days = [datetime.fromisoformat(row["published"]).date() for row in truth]
+    originals = [d for d, row in zip(days, truth, strict=True) if not row["duplicate_of"]]
+    assert len(truth) > 40
+    assert min(days) == date(2021, 1, 1) and (max(days) - min(days)).days <= 8  # 60 articles, 7 a day
+    assert originals == sorted(originals)  # in stream order; duplicates a few hours after theirs
+    assert max(Counter(originals).values()) <= 7
+    assert json.loads((info.out / "manifest.json").read_text())["stream_rate"] == 7
+    with pytest.raises(ValueError, match="stream_rate"):
+        corpus.generate(5, tmp_path / "d", stream_rate=0, pools=pools)
 
 
 @pytest.mark.parametrize("n, dup_rate", [(0, 0.05), (5, 1.0), (5, -0.1)])
