@@ -87,3 +87,65 @@ def test_an_event_matching_two_stories_merges_them():
     assert len(stories) == 1
     assert bridge.event_id not in (left.event_id, right.event_id)
     assert len(clusterer.stories) == 1
+
+
+# ---------------------------------------------------------------- the open set's index
+
+
+def _groups(n: int, dim: int, seed: int = 0):
+    from storyline.cluster.groups import Group
+
+    rng = np.random.default_rng(seed)
+    groups = []
+    for i in range(n):
+        g = Group(id=f"g{i:05d}")
+        g.vector_sum = rng.normal(size=dim).astype(np.float32)
+        g.first = g.last = T0 + timedelta(hours=i % 200)
+        groups.append(g)
+    return groups
+
+
+def test_active_set_finds_the_window_s_nearest_even_when_closer_ones_are_out_of_it():
+    from storyline.cluster.active import ActiveSet
+
+    active = ActiveSet(8, backend="exact")
+    groups = _groups(300, 8)
+    for g in groups:
+        active.put(g)
+    query = groups[0].centroid
+    window = timedelta(hours=2)
+    when = T0 + timedelta(hours=150)
+    found = active.nearest(query, 5, when, window)
+    inside = [g for g in groups if g.first - window <= when <= g.last + window]
+    expected = sorted(inside, key=lambda g: -float(g.centroid @ query))[:5]
+    assert [g.id for g in found] == [g.id for g in expected]
+    assert len(inside) < 300 // 10  # most of the nearest are out of the window: the fetch grew
+    assert active.nearest(query, 5, None, window)[0].id == "g00000"
+
+    active.remove("g00000")
+    active.remove("g00000")  # already gone: nothing to do
+    assert "g00000" not in active and len(active) == 299 and len(active.index) == 299
+    moved = groups[1]
+    moved.vector_sum = query.copy()
+    active.put(moved)  # a refreshed centroid replaces the old one
+    assert active.nearest(query, 1, None, window)[0].id == moved.id and len(active.index) == 299
+
+
+def test_active_set_switches_to_hnsw_past_its_threshold_and_agrees_with_exact():
+    pytest.importorskip("usearch", reason="usearch is the optional HNSW backend (extra 'hnsw')")
+    from storyline.cluster.active import ActiveSet
+
+    groups = _groups(2000, 16, seed=3)
+    exact, graph = ActiveSet(16, backend="exact"), ActiveSet(16, backend="auto", hnsw_threshold=500)
+    for g in groups:
+        exact.put(g)
+        graph.put(g)
+    assert (exact.index.active_backend, graph.index.active_backend) == ("exact", "hnsw")
+    window = timedelta(days=30)
+    hits = 0
+    for g in groups[:100]:
+        want = [x.id for x in exact.nearest(g.centroid, 10, g.first, window)]
+        got = [x.id for x in graph.nearest(g.centroid, 10, g.first, window)]
+        assert got[0] == g.id == want[0]
+        hits += len(set(want) & set(got))
+    assert hits / 1000 >= 0.95  # recall@10 of the graph against exact search

@@ -1,6 +1,11 @@
-"""The clusters still open for new members, with their centroids in one matrix for fast
+"""The clusters still open for new members, with their centroids in a vector index for fast
 candidate search. Clusters whose last member is older than the window retire from here (they
-stay in the store), which keeps memory and per-article cost flat as the corpus grows."""
+stay in the store), which keeps memory and per-article cost flat as the corpus grows.
+
+The index is exact (one matrix product) while the open set is small, which is what a stream of
+a few thousand articles a day keeps it; past ``hnsw_threshold`` open clusters it switches to an
+HNSW graph (usearch, when installed), so a newsroom-sized window does not make every article
+scan every open cluster (cluster/vectors.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +15,20 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from storyline.cluster.groups import Group
+from storyline.cluster.vectors import DEFAULT_HNSW_THRESHOLD, VectorIndex
 
 # Undated clusters cannot age out by time; keep at most this many of them open.
 MAX_UNDATED = 5000
+# Nearest neighbours are fetched this many times over k, then filtered by the time window;
+# when too few pass, the fetch grows by this factor until the whole set has been seen.
+_OVERFETCH = 4
 
 
 class ActiveSet:
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, backend: str = "auto", hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD):
         self.dim = dim
         self.groups: dict[str, Group] = {}
-        self._rows: dict[str, int] = {}
-        self._ids: list[str] = []
-        self._matrix = np.zeros((64, dim), dtype=np.float32)
+        self.index = VectorIndex(dim, backend=backend, hnsw_threshold=hnsw_threshold)
         self._undated: OrderedDict[str, None] = OrderedDict()
 
     def __len__(self) -> int:
@@ -35,15 +42,8 @@ class ActiveSet:
 
     def put(self, group: Group) -> None:
         """Insert or refresh a group's centroid."""
-        row = self._rows.get(group.id)
-        if row is None:
-            row = len(self._ids)
-            if row == len(self._matrix):
-                self._matrix = np.vstack([self._matrix, np.zeros_like(self._matrix)])
-            self._ids.append(group.id)
-            self._rows[group.id] = row
         self.groups[group.id] = group
-        self._matrix[row] = group.centroid
+        self.index.add([group.id], group.centroid.reshape(1, -1))
         if group.last is None:
             self._undated[group.id] = None
             while len(self._undated) > MAX_UNDATED:
@@ -52,38 +52,31 @@ class ActiveSet:
             self._undated.pop(group.id, None)
 
     def remove(self, group_id: str) -> None:
-        row = self._rows.pop(group_id, None)
-        if row is None:
+        if self.groups.pop(group_id, None) is None:
             return
-        last = len(self._ids) - 1
-        if row != last:
-            moved = self._ids[last]
-            self._ids[row] = moved
-            self._rows[moved] = row
-            self._matrix[row] = self._matrix[last]
-        self._ids.pop()
-        self.groups.pop(group_id, None)
+        self.index.remove(group_id)
         self._undated.pop(group_id, None)
 
     def nearest(self, vector: np.ndarray, k: int, when: datetime | None,
                 window: timedelta) -> list[Group]:
         """The k groups with the closest centroids among those within ``window`` of ``when``
         (an undated article or group is never out of the window)."""
-        n = len(self._ids)
-        if n == 0:
-            return []
-        scores = self._matrix[:n] @ vector
-        order = np.argsort(-scores)
-        found = []
-        for row in order:
-            group = self.groups[self._ids[row]]
-            if when is not None and group.first is not None and (
-                    when < group.first - window or when > group.last + window):
-                continue
-            found.append(group)
-            if len(found) >= k:
-                break
-        return found
+        n = len(self.groups)
+        want = min(n, k * _OVERFETCH)
+        while want:
+            found = []
+            for group_id, _ in self.index.search(vector, want):
+                group = self.groups[group_id]
+                if when is not None and group.first is not None and (
+                        when < group.first - window or when > group.last + window):
+                    continue
+                found.append(group)
+                if len(found) >= k:
+                    return found
+            if want >= n:
+                return found
+            want = min(n, want * _OVERFETCH)
+        return []
 
     def retire_before(self, moment: datetime) -> list[str]:
         """Close the groups whose last member is older than ``moment``."""
