@@ -123,23 +123,41 @@ def run_engine(pages: Path, n: int, engine: str, workers: int, embedder: str) ->
             "load_before": load_before, "load_after": _scale.load_average()}
 
 
+COMPARED = ("event_id", "story_id", "duplicate_of", "title", "published", "lang", "text")
+
+
 def assignments(db: str) -> dict[str, tuple]:
     from storyline.store import open_store
 
     with open_store(f"sqlite:///{db}") as store:
-        return {a.id: (a.event_id, a.story_id, a.duplicate_of, a.title, a.published, a.lang, a.text)
-                for a in store.iter_articles()}
+        return {a.id: tuple(getattr(a, name) for name in COMPARED) for a in store.iter_articles()}
+
+
+def differences(got: dict[str, tuple], want: dict[str, tuple]) -> dict[str, object]:
+    """How many articles differ from the serial run, per field, with one example id each."""
+    out: dict[str, object] = {}
+    if got.keys() != want.keys():
+        out["ids"] = {"missing": len(want.keys() - got.keys()), "extra": len(got.keys() - want.keys())}
+    for i, name in enumerate(COMPARED):
+        ids = sorted(k for k in got.keys() & want.keys() if got[k][i] != want[k][i])
+        if ids:
+            out[name] = {"articles": len(ids), "example": ids[0]}
+    return out
 
 
 def compare(rows: list[dict]) -> None:
     """Mark each run with whether it stored what the serial run stored (same ids for events and
-    stories, so same partitions)."""
+    stories, so same partitions), and what differs when it did not."""
     serial = next((r for r in rows if r["engine"] == "serial"), None)
     if serial is None:
         return
     want = assignments(serial["db"])
     for row in rows:
-        row["same_as_serial"] = assignments(row["db"]) == want
+        diff = differences(assignments(row["db"]), want)
+        row["same_as_serial"] = not diff
+        if diff:
+            row["differences"] = diff
+            print(f"{row['engine']} differs from serial: {json.dumps(diff)}", file=sys.stderr)
 
 
 def bench(n: int, engines: Sequence[str], workers: int, embedder: str, seed: int,
@@ -155,7 +173,7 @@ def bench(n: int, engines: Sequence[str], workers: int, embedder: str, seed: int
     compare(rows)
     if not keep:
         for row in rows:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".writer-lock"):
                 Path(f"{row['db']}{suffix}").unlink(missing_ok=True)
     return rows
 
