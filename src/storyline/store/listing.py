@@ -22,8 +22,11 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import Connection, bindparam, delete, exists, func, select, text, update
 
+from storyline.store import digests
 from storyline.store.base import ListingFilters, ListingRow
 from storyline.store.schema import (
+    LISTED,
+    article_digests,
     article_vectors,
     articles,
     chunks,
@@ -32,6 +35,7 @@ from storyline.store.schema import (
     now_text,
     row_to_article,
     row_to_cluster,
+    row_to_listed_article,
     story_listing,
     story_listing_langs,
     story_listing_meta,
@@ -46,6 +50,8 @@ _PG_LISTING_LOCK = 7_205_316_022
 # The raw input and the removed boilerplate are never shown in a listing: not read.
 _UNREAD = {"raw_content", "raw_fields", "removed"}
 _COLUMNS = [c for c in articles.columns if c.name not in _UNREAD]
+_LISTED = [articles.c[name] for name in LISTED]
+_D = article_digests.c
 _L = story_listing.c
 
 
@@ -135,11 +141,7 @@ def _write(conn: Connection, story_ids: list[str], reference: datetime | None, m
 
     query = select(clusters).where(clusters.c.kind == "story", clusters.c.id.in_(story_ids))
     rows = {r.id: row_to_cluster(r) for r in conn.execute(query)}
-    members: dict[str, list] = defaultdict(list)
-    query = select(*_COLUMNS).where(articles.c.story_id.in_(story_ids))
-    # articles_of's order, which story_view reads its articles in.
-    for row in conn.execute(query.order_by(articles.c.published_key, articles.c.id)):
-        members[row.story_id].append(row_to_article(row))
+    members, known = _members(conn, story_ids, rows)
     vectors = _vectors(conn, model, [a.id for arts in members.values() for a in arts])
     for table in (story_listing, story_listing_langs, story_listing_outlets):
         conn.execute(delete(table).where(table.c.story_id.in_(story_ids)))
@@ -149,7 +151,7 @@ def _write(conn: Connection, story_ids: list[str], reference: datetime | None, m
         if story_id not in rows or not members[story_id]:
             continue
         row = rows[story_id]
-        facts = story_facts(story_id, members[story_id], row, vectors)
+        facts = story_facts(story_id, members[story_id], row, vectors, known)
         ranking = score_measures(facts.measures, reference)
         listed.append({
             "story_id": story_id, "score": ranking.score, "settled": int(recency_settled(ranking)),
@@ -163,6 +165,42 @@ def _write(conn: Connection, story_ids: list[str], reference: datetime | None, m
                           (story_listing_outlets, outlets)):
         if values:
             conn.execute(table.insert(), values)
+
+
+def _members(conn: Connection, story_ids: list[str], rows: dict) -> tuple[dict[str, list], dict]:
+    """The stories' articles in ``articles_of``'s order (which ``story_view`` reads them in) and
+    their digests. An article comes without its text when its digest is current; the others
+    are read whole, and their digests computed and stored. A story whose row lacks top terms
+    or entities is read whole: its summary counts them over the articles' own analysis."""
+    from storyline.stories.digest import DIGEST_VERSION, Digest, digest_of
+    from storyline.stories.listing import needs_full_articles
+
+    members: dict[str, list] = defaultdict(list)
+    found: dict[str, Digest] = {}
+    whole: list[str] = []
+    query = (select(*_LISTED, _D.version, _D.title_keys, _D.sentences, _D.texts)
+             .select_from(articles.outerjoin(article_digests, _D.article_id == articles.c.id))
+             .where(articles.c.story_id.in_(story_ids))
+             .order_by(articles.c.published_key, articles.c.id))
+    for row in conn.execute(query):
+        members[row.story_id].append(row_to_listed_article(row))
+        if row.version == DIGEST_VERSION:
+            found[row.id] = Digest.stored(row.title_keys, bytes(row.sentences), row.texts)
+        elif row.story_id in rows:
+            whole.append(row.id)
+    whole += [a.id for sid in story_ids if sid in rows and needs_full_articles(rows[sid])
+              for a in members[sid] if a.id in found]
+    if whole:
+        full = {}
+        for chunk in chunks(whole, 500):
+            full.update({r.id: row_to_article(r) for r in
+                         conn.execute(select(*_COLUMNS).where(articles.c.id.in_(chunk)))})
+        made = {k: digest_of(a) for k, a in full.items() if k not in found}
+        digests.store(conn, made)
+        found.update(made)
+        for sid in story_ids:
+            members[sid] = [full.get(a.id, a) for a in members[sid]]
+    return members, found
 
 
 def _rescore(conn: Connection, reference: datetime | None, *, everything: bool, skip: set[str]) -> None:

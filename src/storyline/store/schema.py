@@ -138,6 +138,17 @@ story_listing_meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# Version 6: what listing a story needs of each article (storyline.stories.digest).
+article_digests = Table(
+    "article_digests",
+    metadata,
+    Column("article_id", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("title_keys", Text, nullable=False),
+    Column("sentences", LargeBinary, nullable=False),
+    Column("texts", Text, nullable=False),
+)
+
 rejections = Table(
     "rejections",
     metadata,
@@ -232,6 +243,20 @@ def row_to_article(row) -> Article:
         lemmas=json.loads(m["lemmas"]),
         quotes=[Quote(q["text"], q["speaker"], q["speaker_key"]) for q in json.loads(m["quotes"])],
     )
+
+
+# What a story listing reads of an article whose digest is current: no text, no analysis.
+LISTED = ("id", "raw_id", "raw_format", "origin", "crawled_at", "encoding", "title", "source", "url",
+          "published", "lang", "event_id", "story_id", "duplicate_of")
+
+
+def row_to_listed_article(row) -> Article:
+    """The article of a row of the ``LISTED`` columns: text, analysis and raw input empty."""
+    raw = RawDocument(id=row.raw_id, format=row.raw_format, content="", origin=row.origin,
+                      fields={}, crawled_at=_parse_date(row.crawled_at), encoding=row.encoding)
+    return Article(id=row.id, raw=raw, title=row.title, source=row.source, url=row.url,
+                   published=_parse_date(row.published), lang=row.lang, event_id=row.event_id,
+                   story_id=row.story_id, duplicate_of=row.duplicate_of)
 
 
 def rejection_to_row(rejection: Rejection) -> dict:

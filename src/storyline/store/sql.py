@@ -33,7 +33,7 @@ from sqlalchemy.pool import StaticPool
 
 from storyline.errors import ConfigError, NotFound, StoreError
 from storyline.model import Article, Paragraph, Rejection
-from storyline.store import fulltext, listing, migrations
+from storyline.store import digests, fulltext, listing, migrations
 from storyline.store.base import (
     ArticleFacts,
     ArticleText,
@@ -332,6 +332,7 @@ class SqlStore(Store):
                 # Same transaction: the search index never disagrees with the articles.
                 changed = {a.id: a for a in chunk if a.id in pending}
                 self._fulltext.write(conn, fulltext.documents(changed.values()))
+                digests.write(conn, changed.values())
         touched.discard(None)
         return counts, touched
 

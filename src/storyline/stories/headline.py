@@ -17,6 +17,7 @@ import numpy as np
 
 from storyline.model import Article
 from storyline.store.base import ClusterRow
+from storyline.stories.digest import Digest, title_keys
 from storyline.stories.params import section
 
 
@@ -89,23 +90,19 @@ def clickbait_penalties(title: str) -> list[tuple[str, float]]:
     return found
 
 
-def title_keys(article: Article) -> frozenset[str]:
-    """Lemmas of the title and keys of the entities whose surface form it contains."""
-    from storyline.nlp.lemmas import lemmatise
+def candidates_from_articles(
+    articles: Iterable[Article], digests: Mapping[str, Digest] | None = None
+) -> list[TitleCandidate]:
+    """The titled articles' candidates; a stored digest gives an article's title keys."""
+    out = []
+    for a in articles:
+        if not (a.title and a.title.strip()):
+            continue
+        digest = digests.get(a.id) if digests else None
+        keys = digest.title_keys if digest is not None else title_keys(a)
+        out.append(TitleCandidate(a.id, " ".join(a.title.split()), a.lang, keys, bool(a.duplicate_of)))
+    return out
 
-    title = article.title or ""
-    keys = set(lemmatise(title, article.lang)) if title else set()
-    folded = title.casefold()
-    keys.update(e.key for e in article.entities if e.key and e.text and e.text.casefold() in folded)
-    return frozenset(keys)
-
-
-def candidates_from_articles(articles: Iterable[Article]) -> list[TitleCandidate]:
-    return [
-        TitleCandidate(a.id, " ".join(a.title.split()), a.lang, title_keys(a), bool(a.duplicate_of))
-        for a in articles
-        if a.title and a.title.strip()
-    ]
 
 
 def majority_lang(langs: Iterable[str | None]) -> str | None:
@@ -161,6 +158,7 @@ def cluster_headlines(
     langs: Iterable[str | None],
     vectors: Mapping[str, np.ndarray],
     row: ClusterRow | None,
+    digests: Mapping[str, Digest] | None = None,
 ) -> dict[str | None, Headline | None]:
     """The headline of a story or event for each reader language in ``langs`` (None: the
     cluster's main language). The one way every listing, page and answer headlines a cluster:
@@ -168,7 +166,7 @@ def cluster_headlines(
     unknown), sharing the cluster's top entities and terms, not clickbait."""
     originals = [a for a in articles if not a.duplicate_of] or list(articles)
     centroid = centroid_of([vectors.get(a.id) for a in originals], row)
-    candidates = candidates_from_articles(articles)
+    candidates = candidates_from_articles(articles, digests)
     keys = top_keys_of(row)
     return {
         lang: choose_headline(candidates, lang, vectors=vectors, centroid=centroid, top_keys=keys)

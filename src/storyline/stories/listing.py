@@ -19,6 +19,7 @@ import numpy as np
 
 from storyline.model import Article
 from storyline.store.base import ClusterRow
+from storyline.stories.digest import Digest
 from storyline.stories.headline import Headline, cluster_headlines
 from storyline.stories.params import load_params
 from storyline.stories.rank import Measures, measure
@@ -87,12 +88,19 @@ class StoryFacts:
 
 
 def story_facts(
-    story_id: str, articles: Sequence[Article], row: ClusterRow | None, vectors: Mapping[str, np.ndarray]
+    story_id: str,
+    articles: Sequence[Article],
+    row: ClusterRow | None,
+    vectors: Mapping[str, np.ndarray],
+    digests: Mapping[str, Digest] | None = None,
 ) -> StoryFacts:
     """The listing facts of one story from all its articles (in published order), its stored
-    row and its articles' vectors (of the store's most used embedder, as ``story_view`` reads)."""
+    row and its articles' vectors (of the store's most used embedder, as ``story_view`` reads).
+    With ``digests`` (article id -> stored digest) the articles may come without their text
+    (paragraphs, entities, quotes), as long as the story's row holds its top terms and entities
+    (``needs_full_articles``)."""
     languages = tuple(sorted({a.lang for a in articles if a.lang}))
-    headlines = cluster_headlines(articles, [None, *languages], vectors, row)
+    headlines = cluster_headlines(articles, [None, *languages], vectors, row, digests)
     headlines = {lang or MAIN: h for lang, h in headlines.items()}
     lines: dict[str, tuple[str, str | None] | None] = {}
     made: dict[tuple, tuple[str, str | None] | None] = {}
@@ -101,7 +109,7 @@ def story_facts(
         # Most languages fall back to the same headline: one summary for each that differs.
         wanted = (lang, headline.text if headline else None)
         if wanted not in made:
-            made[wanted] = lead_line(articles, headline, lang, row)
+            made[wanted] = lead_line(articles, headline, lang, row, digests)
         lines[key] = made[wanted]
     return StoryFacts(
         story_id,
@@ -117,19 +125,34 @@ def story_facts(
 
 
 def lead_line(
-    articles: Sequence[Article], headline: Headline | None, lang: str | None, row: ClusterRow | None
+    articles: Sequence[Article],
+    headline: Headline | None,
+    lang: str | None,
+    row: ClusterRow | None,
+    digests: Mapping[str, Digest] | None = None,
 ) -> tuple[str, str | None] | None:
     """The summary sentence that stands best for the story, not merely repeating its headline,
     and the language it is in; None when the summary has no other sentence."""
     state = row.state if row is not None else {}
     summary = summarise(
-        articles, lang, top_terms=state.get("terms") or None, top_entities=state.get("entities") or None
+        articles,
+        lang,
+        top_terms=state.get("terms") or None,
+        top_entities=state.get("entities") or None,
+        digests=digests,
     )
     repeated = _fold(headline.text) if headline else ""
     candidates = [s for s in summary.sentences if _fold(s.text) != repeated]
     if not candidates:
         return None
     return max(candidates, key=lambda s: s.score).text, summary.lang
+
+
+def needs_full_articles(row: ClusterRow | None) -> bool:
+    """True when a story's summary counts its terms or entities over its articles' own lemmas
+    and entities (its row holds none), which a digest does not carry."""
+    state = row.state if row is not None else {}
+    return not state.get("terms") or not state.get("entities")
 
 
 def outlets_of(articles: Iterable) -> tuple[str, ...]:

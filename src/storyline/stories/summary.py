@@ -8,10 +8,9 @@ sentence are skipped. The chosen sentences are shown in time order. Sizes and we
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from storyline.model import Article
 from storyline.nlp.embed import Embedder
+from storyline.stories.digest import Digest, digest_of, key_hash
 from storyline.stories.headline import majority_lang
 from storyline.stories.params import section
 
@@ -75,8 +75,7 @@ class _Candidate:
     text: str
     article: Article
     position: int
-    lemmas: frozenset[str]
-    entities: frozenset[str]
+    lemmas: frozenset[int]  # hashes (storyline.stories.digest.key_hash)
     quote_only: bool
     score: float = 0.0
     vector: np.ndarray | None = field(default=None, repr=False)
@@ -90,13 +89,15 @@ def summarise(
     top_entities: Mapping[str, float] | None = None,
     centroid: np.ndarray | None = None,
     embedder: Embedder | None = None,
+    digests: Mapping[str, Digest] | None = None,
 ) -> Summary:
     """Summarise ``articles`` in ``lang`` (default: their main language; when none of them is in
     ``lang``, their main language is used and ``Summary.fallback`` says so).
 
     ``top_terms``/``top_entities`` weigh lemmas and entity keys (default: counted over the
     articles). With ``embedder`` and ``centroid`` (a unit vector in the embedder's space) the best
-    candidates are re-ranked by cosine to the centroid."""
+    candidates are re-ranked by cosine to the centroid. ``digests`` (article id -> its stored
+    ``Digest``) spare splitting and lemmatising the articles' sentences again."""
     conf = section("summary")
     originals = [a for a in articles if not a.duplicate_of] or list(articles)
     main = majority_lang(a.lang for a in originals)
@@ -110,20 +111,23 @@ def summarise(
     ents = _weights(
         top_entities or Counter(k for a in pool for k in {e.key for e in a.entities}), conf["top_entities"]
     )
-    candidates = _candidates(pool, used, conf)
-    if not candidates:
+    table = _Sentences(pool, [_digest(a, used, digests) for a in pool], conf)
+    if not len(table):
         return Summary((), used, preferred)
-    _score(candidates, terms, ents, conf)
+    scores = table.scores(terms, ents, conf)
     method = "lexical"
     if embedder is not None and centroid is not None:
-        candidates.sort(key=lambda c: -c.score)
-        candidates = candidates[: int(conf["embed_candidates"])]
+        top = np.argsort(-scores, kind="stable")[: int(conf["embed_candidates"])]
+        candidates = [table.candidate(int(i), float(scores[i])) for i in top]
         matrix = embedder.embed([c.text for c in candidates])
         for cand, row in zip(candidates, matrix, strict=True):
             cand.vector = row
             cand.score += float(conf["vector_weight"]) * float(np.dot(row, centroid))
+        ranked = iter(sorted(candidates, key=lambda c: (-c.score, c.article.id, c.position)))
         method = "vectors"
-    chosen = _select(candidates, conf)
+    else:
+        ranked = (table.candidate(int(i), float(scores[i])) for i in table.ranking(scores))
+    chosen = _select(ranked, conf)
     oldest = datetime.max.replace(tzinfo=UTC)
     chosen.sort(
         key=lambda c: (_utc(c.article.published) if c.article.published else oldest, c.article.id, c.position)
@@ -144,62 +148,98 @@ def is_quote_only(sentence: str, quotes: Sequence[str] = ()) -> bool:
     return quoted >= 0.6 * len(text) or (text[0] in "—–-" and quoted > 0)
 
 
-def _candidates(pool: Sequence[Article], lang: str | None, conf: dict) -> list[_Candidate]:
-    from razdel import sentenize
-
-    from storyline.nlp.lemmas import lemmatise
-
-    out: list[_Candidate] = []
-    for article in pool:
-        title = " ".join((article.title or "").split()).casefold()
-        quotes = [q.text for q in article.quotes if q.text]
-        position = 0
-        for paragraph in article.paragraphs:
-            if paragraph.lang not in (None, lang):
-                continue
-            for sent in sentenize(paragraph.text):
-                text = " ".join(sent.text.split())
-                index, position = position, position + 1
-                if not conf["min_sentence_chars"] <= len(text) <= conf["max_sentence_chars"]:
-                    continue
-                if text.casefold().rstrip(".") == title.rstrip("."):
-                    continue
-                folded = text.casefold()
-                entities = frozenset(
-                    e.key for e in article.entities if e.key and e.text and e.text.casefold() in folded
-                )
-                out.append(
-                    _Candidate(
-                        text,
-                        article,
-                        index,
-                        frozenset(lemmatise(text, lang)),
-                        entities,
-                        is_quote_only(text, quotes),
-                    )
-                )
-    return out
+def _digest(article: Article, lang: str | None, digests: Mapping[str, Digest] | None) -> Digest:
+    stored = digests.get(article.id) if digests else None
+    # A digest holds the sentences of its article's own language, which is the summary's for
+    # every article of the pool (see ``summarise``); the check keeps that an invariant.
+    if stored is not None and article.lang == lang:
+        return stored
+    return digest_of(article, lang)
 
 
-def _score(candidates: list[_Candidate], terms: dict[str, float], ents: dict[str, float], conf: dict) -> None:
-    raw = []
-    for cand in candidates:
-        mass = sum(terms.get(k, 0.0) for k in cand.lemmas) + sum(ents.get(k, 0.0) for k in cand.entities)
+class _Sentences:
+    """The candidate sentences of a pool of articles as columns: those of a summary's length."""
+
+    def __init__(self, pool: Sequence[Article], digests: Sequence[Digest], conf: dict):
+        self.pool, self.digests = pool, digests
+        sizes = [len(d) for d in digests]
+        lengths = _joined([d.lengths for d in digests], np.int32)
+        keep = (lengths >= conf["min_sentence_chars"]) & (lengths <= conf["max_sentence_chars"])
+        owner = np.repeat(np.arange(len(pool)), np.array(sizes, dtype=np.int64))
+        first = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])[:-1]
+        self.owner = owner[keep]  # index into pool
+        self.local = (np.arange(len(owner)) - first[owner])[keep]  # index in its digest
+        self.positions = _joined([d.positions for d in digests], np.int32)[keep]
+        self.quote_only = _joined([d.quote_only for d in digests], bool)[keep]
+        self._lemmas = _keys(digests, keep, "lemma_bounds", "lemma_keys")
+        self._entities = _keys(digests, keep, "entity_bounds", "entity_keys")
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+    def scores(self, terms: dict[str, float], ents: dict[str, float], conf: dict) -> np.ndarray:
+        lemma_mass, counts = _mass(*self._lemmas, terms)
+        entity_mass, _ = _mass(*self._entities, ents)
         # Per sqrt(length): a long sentence collects more keys without being more central.
-        raw.append(mass / math.sqrt(max(len(cand.lemmas), 4)))
-    best = max(raw) or 1.0
-    for cand, value in zip(candidates, raw, strict=True):
-        cand.score = (
-            float(conf["centrality_weight"]) * value / best
-            + float(conf["position_weight"]) / (1 + cand.position)
-            - float(conf["quote_penalty"]) * cand.quote_only
+        raw = (lemma_mass + entity_mass) / np.sqrt(np.maximum(counts, 4))
+        best = float(raw.max()) or 1.0
+        return (
+            float(conf["centrality_weight"]) * raw / best
+            + float(conf["position_weight"]) / (1 + self.positions)
+            - float(conf["quote_penalty"]) * self.quote_only
+        )
+
+    def ranking(self, scores: np.ndarray) -> np.ndarray:
+        """Indices by score, then article id, then position (a stable order for ties)."""
+        ids = np.array([a.id for a in self.pool], dtype=object)
+        id_rank = np.empty(len(ids), dtype=np.int64)
+        id_rank[sorted(range(len(ids)), key=lambda i: ids[i])] = np.arange(len(ids))
+        return np.lexsort((self.positions, id_rank[self.owner], -scores))
+
+    def candidate(self, i: int, score: float) -> _Candidate:
+        digest, local = self.digests[self.owner[i]], int(self.local[i])
+        return _Candidate(
+            digest.texts[local], self.pool[self.owner[i]], int(self.positions[i]), digest.lemmas(local),
+            bool(self.quote_only[i]), score,
         )
 
 
-def _select(candidates: list[_Candidate], conf: dict) -> list[_Candidate]:
+def _joined(parts: Sequence[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _keys(digests: Sequence[Digest], keep: np.ndarray, bounds: str, keys: str
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The kept sentences' keys, joined, and where each sentence's keys start (n + 1 bounds)."""
+    counts = _joined([np.diff(getattr(d, bounds)) for d in digests], np.int64)
+    values = _joined([getattr(d, keys) for d in digests], np.uint64)
+    if not keep.all():
+        values = values[np.repeat(keep, counts)]
+        counts = counts[keep]
+    return np.concatenate([[0], np.cumsum(counts)]), values
+
+
+def _mass(bounds: np.ndarray, keys: np.ndarray, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Each sentence's sum of the weights of its keys, and its count of keys."""
+    counts = np.diff(bounds)
+    sums = np.zeros(len(counts))
+    if not weights or not len(keys):
+        return sums, counts
+    table = sorted((key_hash(k), w) for k, w in weights.items())
+    known = np.array([h for h, _ in table], dtype=np.uint64)
+    value = np.array([w for _, w in table], dtype=np.float64)
+    at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+    found = np.where(known[at] == keys, value[at], 0.0)
+    filled = counts > 0
+    if filled.any():
+        sums[filled] = np.add.reduceat(found, bounds[:-1][filled])
+    return sums, counts
+
+
+def _select(ranked: Iterable[_Candidate], conf: dict) -> list[_Candidate]:
     chosen: list[_Candidate] = []
     length = 0
-    for cand in sorted(candidates, key=lambda c: (-c.score, c.article.id, c.position)):
+    for cand in ranked:
         if len(chosen) >= conf["max_sentences"] or (
             len(chosen) >= conf["min_sentences"] and length >= conf["target_chars"]
         ):
