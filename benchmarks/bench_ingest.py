@@ -55,7 +55,8 @@ def corpus_for(args) -> tuple[Path, dict]:
     """The corpus folder and its manifest: the one named, or a cached one with these parameters."""
     stream_rate = getattr(args, "stream_rate", None)
     wanted = {"n": args.n, "seed": args.seed, "formats": list(args.formats),
-              "dup_rate": args.dup_rate, "stream_rate": stream_rate}
+              "dup_rate": args.dup_rate, "stream_rate": stream_rate,
+              "layout": _corpus.layout(stream_rate)}
     if args.corpus is not None:
         manifest = existing_manifest(args.corpus)
         if manifest is not None:

@@ -22,6 +22,14 @@ Layout of DIR (only ``pages/`` is input; the rest describes it):
     pages/txt/000/<id>.txt    plain-text pages, 1000 per folder
     pages/html/000/<id>.html  HTML pages
     pages/records/records-000.jsonl   records, 10,000 per file
+
+or, with ``--stream-rate``, in the order of the stream (a folder read in name order is read in
+time order, within half a day):
+
+    pages/0000/<id>.txt, <id>.html, records.jsonl   250 consecutive articles of all formats
+
+The rest of DIR:
+
     truth.jsonl               per id: format, title, source, published, lang, body paragraph count
                               and hashes, duplicate_of, copy_of
     manifest.json             the parameters and counts; written last, so a corpus without it is
@@ -57,6 +65,8 @@ FORMATS = ("txt", "html", "jsonl")
 FORMAT_WEIGHTS = {"txt": 0.70, "html": 0.15, "jsonl": 0.15}
 FILES_PER_DIR = 1000
 RECORDS_PER_FILE = 10_000
+# A stream's folders hold consecutive articles: half a day at 500 a day.
+STREAM_PER_DIR = 250
 # Near duplicates are taken from this many recent originals (bounded memory at any N).
 RECENT_ORIGINALS = 1000
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -537,7 +547,7 @@ class CorpusInfo:
     def manifest(self) -> dict:
         return {"version": MANIFEST_VERSION, "n": self.n, "seed": self.seed,
                 "formats": list(self.formats), "dup_rate": self.dup_rate,
-                "stream_rate": self.stream_rate,
+                "stream_rate": self.stream_rate, "layout": layout(self.stream_rate),
                 "counts": dict(self.counts), "seconds": round(self.seconds, 2)}
 
 
@@ -573,34 +583,54 @@ def existing_manifest(out: Path) -> dict | None:
         return None
 
 
+def layout(stream_rate: int | None) -> str:
+    """How pages are laid out: by format, or (a stream) by position in the stream."""
+    return "stream" if stream_rate else "by-format"
+
+
 class _Writer:
     """Streams pages, records and truth to disk."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, stream: bool = False):
         self.pages = out / "pages"
+        self.stream = stream
         self.truth = (out / "truth.jsonl").open("w", encoding="utf-8")
         self._records = None
+        self._records_path: Path | None = None
         self._record_count = 0
         self._made: set[Path] = set()
 
     def page(self, spec: ArticleSpec, index: int, text: str) -> None:
         ext = "txt" if spec.fmt == "txt" else "html"
-        folder = self.pages / ext / f"{index // FILES_PER_DIR:03d}"
+        if self.stream:
+            folder = self._folder(index)
+        else:
+            folder = self._made_folder(self.pages / ext / f"{index // FILES_PER_DIR:03d}")
+        (folder / f"{spec.id}.{ext}").write_text(text, encoding="utf-8")
+
+    def record(self, record: dict, index: int) -> None:
+        if self.stream:
+            # A stream's records go beside the pages of their stretch, so that it is read in order.
+            path = self._folder(index) / "records.jsonl"
+        else:
+            name = f"records-{self._record_count // RECORDS_PER_FILE:03d}.jsonl"
+            path = self.pages / "records" / name
+        if path != self._records_path:
+            if self._records:
+                self._records.close()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._records, self._records_path = path.open("w", encoding="utf-8"), path
+        self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._record_count += 1
+
+    def _folder(self, index: int) -> Path:
+        return self._made_folder(self.pages / f"{index // STREAM_PER_DIR:04d}")
+
+    def _made_folder(self, folder: Path) -> Path:
         if folder not in self._made:
             folder.mkdir(parents=True, exist_ok=True)
             self._made.add(folder)
-        (folder / f"{spec.id}.{ext}").write_text(text, encoding="utf-8")
-
-    def record(self, record: dict) -> None:
-        if self._records is None or self._record_count % RECORDS_PER_FILE == 0:
-            if self._records:
-                self._records.close()
-            folder = self.pages / "records"
-            folder.mkdir(parents=True, exist_ok=True)
-            name = f"records-{self._record_count // RECORDS_PER_FILE:03d}.jsonl"
-            self._records = (folder / name).open("w", encoding="utf-8")
-        self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._record_count += 1
+        return folder
 
     def close(self) -> None:
         self.truth.close()
@@ -677,7 +707,7 @@ def generate(n: int, out: str | Path = DEFAULT_OUT, *, seed: int = 1,
     recent: deque[ArticleSpec] = deque(maxlen=RECENT_ORIGINALS)
     first_use: dict[str, str] = {}
     order: list[int] = []
-    writer = _Writer(out)
+    writer = _Writer(out, stream=bool(stream_rate))
     try:
         for index in range(n):
             article_id = f"{index:06d}_{rng.getrandbits(64):016x}"
@@ -710,7 +740,7 @@ def generate(n: int, out: str | Path = DEFAULT_OUT, *, seed: int = 1,
             spec.others = [h for h in rng.sample(pool_titles, min(10, len(pool_titles)))
                            if h != spec.title]
             if fmt == "jsonl":
-                writer.record(render_record(spec, rng))
+                writer.record(render_record(spec, rng), index)
             else:
                 page = render_text(spec, rng) if fmt == "txt" else render_html(spec, rng)
                 writer.page(spec, index, page)

@@ -183,3 +183,16 @@ def test_refuses_a_folder_of_other_files(tmp_path, pools):
     with pytest.raises(ValueError, match="other files"):
         corpus.generate(3, tmp_path, pools=pools)
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_stream_is_read_in_its_order(tmp_path, pools):
+    from storyline.ingest.readers import read_inputs
+
+    info = corpus.generate(1200, tmp_path / "c", seed=4, pools=pools[:10], stream_rate=500)
+    assert json.loads((info.out / "manifest.json").read_text())["layout"] == "stream"
+    order = [int(doc.id.split("_")[0]) for doc in read_inputs([str(info.pages)])]
+    assert sorted(order) == list(range(1200))
+    # All formats in one folder per stretch of the stream: read in order to within a stretch.
+    stretches = [i // corpus.STREAM_PER_DIR for i in order]
+    assert stretches == sorted(stretches)
+    assert len(set(stretches)) == 5 and any(p.suffix == ".jsonl" for p in info.pages.rglob("*"))

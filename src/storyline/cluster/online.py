@@ -36,6 +36,32 @@ class Assignment:
     new_story: bool
 
 
+class MemberMatrix:
+    """An event's member vectors as one matrix that grows by doubling: the best member cosine
+    is computed for every candidate event of every article, and stacking the members anew each
+    time made that cost grow with the size of the events (docs/benchmarks.md)."""
+
+    __slots__ = ("_rows", "_size")
+
+    def __init__(self, rows: list[np.ndarray] | tuple = ()):
+        self._rows = np.vstack(rows) if len(rows) else None
+        self._size = len(rows)
+
+    def append(self, vector: np.ndarray) -> None:
+        if self._rows is None:
+            self._rows = np.empty((4, vector.shape[0]), dtype=vector.dtype)
+        elif self._size == len(self._rows):
+            grown = np.empty((2 * len(self._rows), self._rows.shape[1]), dtype=self._rows.dtype)
+            grown[: self._size] = self._rows
+            self._rows = grown
+        self._rows[self._size] = vector
+        self._size += 1
+
+    def matrix(self) -> np.ndarray | None:
+        """The members so far (a view), None when there are none."""
+        return self._rows[: self._size] if self._size else None
+
+
 class OnlineClusterer:
     """Holds the open events and stories and the corpus statistics; ``add`` one profile at a
     time, in time order. ``changed_events``/``changed_stories`` list what to persist."""
@@ -45,7 +71,7 @@ class OnlineClusterer:
         self.df = df or DocumentFrequencies()
         self.events = ActiveSet(dim)
         self.stories = ActiveSet(dim)
-        self.member_vectors: dict[str, list[np.ndarray]] = {}
+        self.member_vectors: dict[str, MemberMatrix] = {}
         self.article_event: dict[str, str] = {}
         self.changed_events: dict[str, Group] = {}
         self.changed_stories: dict[str, Group] = {}
@@ -62,7 +88,7 @@ class OnlineClusterer:
             self.stories.put(story)
         for event in events:
             self.events.put(event)
-            self.member_vectors[event.id] = [vectors[m] for m in event.members if m in vectors]
+            self.member_vectors[event.id] = MemberMatrix([vectors[m] for m in event.members if m in vectors])
             for member in event.members:
                 self.article_event[member] = event.id
             if event.last is not None and (self.newest is None or event.last > self.newest):
@@ -83,7 +109,7 @@ class OnlineClusterer:
         if new_event:
             event = Group(id=stable_id("ev_", profile.id))
         event.add_profile(profile)
-        self.member_vectors.setdefault(event.id, []).append(profile.vector)
+        self.member_vectors.setdefault(event.id, MemberMatrix()).append(profile.vector)
         self.article_event[profile.id] = event.id
         self.df.add(profile.entities + profile.terms)
         new_story = False
@@ -106,7 +132,7 @@ class OnlineClusterer:
         best = None
         for event in self.events.nearest(profile.vector, ev.candidates, profile.time, window):
             members = self.member_vectors.get(event.id)
-            matrix = np.vstack(members) if members else None
+            matrix = members.matrix() if members is not None else None
             match = article_event_match(profile, event, matrix, self.df, ev, feats)
             if match.probability >= event_threshold(event.articles, ev) and (
                     best is None or match.probability > best.probability):

@@ -96,21 +96,16 @@ class Digest:
 
     @classmethod
     def stored(cls, title_keys: str, sentences: bytes, texts: str) -> Digest:
-        blob = memoryview(sentences)
-        n, m, e = (int(x) for x in np.frombuffer(blob, dtype=np.int64, count=_HEADER))
-        offset = 8 * _HEADER
-
-        def take(dtype, count: int) -> np.ndarray:
-            nonlocal offset
-            out = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
-            offset += out.nbytes
-            return out
-
-        lemma_keys, entity_keys = take(np.uint64, m), take(np.uint64, e)
-        positions, lengths, quotes = take(np.int32, n), take(np.int32, n), take(np.int32, n)
-        lemma_bounds, entity_bounds = take(np.int32, n + 1), take(np.int32, n + 1)
+        # Two views of the blob and slices of them: a story's articles are read by the thousand.
+        n, m, e = (int(x) for x in np.frombuffer(sentences, dtype=np.int64, count=_HEADER))
+        wide = np.frombuffer(sentences, dtype=np.uint64, count=_HEADER + m + e)
+        keys = wide[_HEADER:_HEADER + m + e]
+        narrow = np.frombuffer(sentences, dtype=np.int32, offset=8 * (_HEADER + m + e))
+        cuts = np.cumsum([0, n, n, n, n + 1, n + 1])
+        positions, lengths, quotes, lemma_bounds, entity_bounds = (
+            narrow[cuts[i]:cuts[i + 1]] for i in range(5))
         return cls(frozenset(json.loads(title_keys)), positions, lengths, quotes.astype(bool),
-                   lemma_bounds, lemma_keys, entity_bounds, entity_keys, texts)
+                   lemma_bounds, keys[:m], entity_bounds, keys[m:], texts)
 
 
 def digest_of(article: Article, lang: str | None | object = OWN) -> Digest:
