@@ -286,6 +286,20 @@ def test_token_is_required_and_checked(writable_db):
     assert api.get("/api/health").json()["articles"] == 52
 
 
+def test_an_id_with_slashes_is_reachable_as_given_and_percent_encoded(writable_db):
+    api = writer(writable_db)
+    posted = api.post("/api/articles", json=record(7, id="wire/2025/7"),
+                      headers={"Authorization": f"Bearer {TOKEN}"})
+    assert posted.json()["results"][0]["status"] == "ingested", posted.text
+    for path in ("/api/articles/wire/2025/7", "/api/articles/wire%2F2025%2F7"):
+        got = api.get(path)
+        assert got.status_code == 200, (path, got.text)
+        assert got.json()["id"] == "wire/2025/7" and got.json()["title"] == "Heating season record 7"
+    page = api.get("/articles/wire%2F2025%2F7")
+    assert page.status_code == 200 and "Heating season record 7" in page.text
+    assert_error(api.get("/api/articles/wire/2025/8"), 404, "not_found")
+
+
 def test_ingest_one_record_then_idempotent_then_updated(writable_db):
     api = writer(writable_db)
     auth = {"Authorization": f"Bearer {TOKEN}"}

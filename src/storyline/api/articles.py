@@ -34,7 +34,9 @@ _BODY = {
 }
 
 
-@router.get("/articles/{article_id}", response_model=ArticleDetail, responses=errors(404, 422))
+# ``:path``: a record's own id may hold slashes ("wire/2025/1"); a client sends it as is or
+# percent-encoded, and either way it reaches here whole.
+@router.get("/articles/{article_id:path}", response_model=ArticleDetail, responses=errors(404, 422))
 def get_article(store: StoreDep,
                 article_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict:
     """One article: the exported fields of the contract, its paragraphs with their languages,

@@ -168,7 +168,7 @@ def _dated_first(events):
 # -- an article --------------------------------------------------------------------------------
 
 
-@router.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/articles/{article_id:path}", response_class=HTMLResponse, include_in_schema=False)
 def article_page(request: Request, store: StoreDep, article_id: str):
     try:
         article = store.get_article(article_id)
