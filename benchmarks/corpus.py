@@ -618,7 +618,7 @@ class _Writer:
         if path != self._records_path:
             if self._records:
                 self._records.close()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made_folder(path.parent)
             self._records, self._records_path = path.open("w", encoding="utf-8"), path
         self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._record_count += 1

@@ -6,11 +6,15 @@ computes a missing or outdated digest from its article and stores it then."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete
 
 from storyline.model import Article
 from storyline.store.schema import article_digests, chunks
+
+if TYPE_CHECKING:
+    from storyline.stories.digest import Digest
 
 CHUNK = 500
 
@@ -22,7 +26,7 @@ def write(conn: Connection, articles: Iterable[Article]) -> None:
     store(conn, {a.id: digest_of(a) for a in articles})
 
 
-def store(conn: Connection, digests: Mapping[str, object]) -> None:
+def store(conn: Connection, digests: Mapping[str, Digest]) -> None:
     """Replace the stored digests of these articles (a delete and an insert: the same SQL on
     every dialect, and the rows of one batch are few)."""
     from storyline.stories.digest import DIGEST_VERSION

@@ -99,7 +99,7 @@ class Digest:
         # Two views of the blob and slices of them: a story's articles are read by the thousand.
         n, m, e = (int(x) for x in np.frombuffer(sentences, dtype=np.int64, count=_HEADER))
         wide = np.frombuffer(sentences, dtype=np.uint64, count=_HEADER + m + e)
-        keys = wide[_HEADER:_HEADER + m + e]
+        keys = wide[_HEADER:]
         narrow = np.frombuffer(sentences, dtype=np.int32, offset=8 * (_HEADER + m + e))
         cuts = np.cumsum([0, n, n, n, n + 1, n + 1])
         positions, lengths, quotes, lemma_bounds, entity_bounds = (

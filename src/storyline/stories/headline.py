@@ -104,7 +104,6 @@ def candidates_from_articles(
     return out
 
 
-
 def majority_lang(langs: Iterable[str | None]) -> str | None:
     """The most common language; ties go to the alphabetically first, so output is stable."""
     counts = Counter(x for x in langs if x)

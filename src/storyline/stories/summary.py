@@ -123,7 +123,7 @@ def summarise(
         for cand, row in zip(candidates, matrix, strict=True):
             cand.vector = row
             cand.score += float(conf["vector_weight"]) * float(np.dot(row, centroid))
-        ranked = iter(sorted(candidates, key=lambda c: (-c.score, c.article.id, c.position)))
+        ranked = sorted(candidates, key=lambda c: (-c.score, c.article.id, c.position))
         method = "vectors"
     else:
         ranked = (table.candidate(int(i), float(scores[i])) for i in table.ranking(scores))
@@ -191,9 +191,8 @@ class _Sentences:
 
     def ranking(self, scores: np.ndarray) -> np.ndarray:
         """Indices by score, then article id, then position (a stable order for ties)."""
-        ids = np.array([a.id for a in self.pool], dtype=object)
-        id_rank = np.empty(len(ids), dtype=np.int64)
-        id_rank[sorted(range(len(ids)), key=lambda i: ids[i])] = np.arange(len(ids))
+        id_rank = np.empty(len(self.pool), dtype=np.int64)
+        id_rank[sorted(range(len(self.pool)), key=lambda i: self.pool[i].id)] = np.arange(len(self.pool))
         return np.lexsort((self.positions, id_rank[self.owner], -scores))
 
     def candidate(self, i: int, score: float) -> _Candidate:
