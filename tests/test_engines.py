@@ -211,7 +211,7 @@ def test_e5_vectors_do_not_depend_on_the_chunk_or_the_order():
     in_driver = embedder.embed([embedding_input(a, embedder) for a in articles])
     assert len(articles) > 10
     for article, vector in zip(articles, in_driver, strict=True):
-        assert np.array_equal(on_workers[article.id], vector), article.id
+        assert np.array_equal(on_workers[article.id].vector, vector), article.id
 
 
 # -- order and memory ---------------------------------------------------------------------------
@@ -305,7 +305,7 @@ def test_embedding_failure_costs_only_that_article():
     assert "RuntimeError: cannot embed this one" in rejection.detail
     for i, (vector, want) in enumerate(zip(got.vectors, clean.vectors, strict=True)):
         if i not in lost:
-            assert np.array_equal(vector, want)
+            assert np.array_equal(vector.vector, want.vector)
 
 
 def test_crash_outside_the_pipeline_guard_is_a_worker_error(monkeypatch):

@@ -13,10 +13,12 @@ from storyline.cluster.dedup import DuplicateIndex
 from storyline.cluster.groups import Group
 from storyline.cluster.online import OnlineClusterer
 from storyline.cluster.params import Params, load_params
-from storyline.cluster.profile import Profile, embedding_input, profile_of
+from storyline.cluster.profile import Embedded, Profile, article_latents, embedding_input, profile_of
 from storyline.cluster.similarity import DocumentFrequencies
+from storyline.errors import NotFound
 from storyline.model import Article, RawDocument
 from storyline.nlp.embed import Embedder, get_embedder
+from storyline.nlp.latent import Latent
 from storyline.settings import Settings
 from storyline.store.base import ClusterDelta, ClusterRow, KnownInput, Store
 from storyline.store.schema import raw_fingerprint
@@ -38,6 +40,9 @@ class StoryEngine:
         self.params = params or load_params(embedder=self.settings.embedder)
         self._clusterer: OnlineClusterer | None = None
         self._dedup: DuplicateIndex | None = None
+        # Latent terms made for open events' members stored without them (a store written
+        # before they were used): saved with the next batch.
+        self._mended_latents: dict[str, Latent] = {}
 
     # -- state -------------------------------------------------------------------------------
 
@@ -65,7 +70,7 @@ class StoryEngine:
         members = [m for e in events for m in e.members]
         vectors = {k: np.frombuffer(v, dtype=np.float32)
                    for k, v in self.store.get_vectors(self.embedder.name, members).items()}
-        clusterer.restore(events, list(stories.values()), vectors)
+        clusterer.restore(events, list(stories.values()), vectors, self._member_latents(members))
         dd = self.params.dedup
         self._dedup = DuplicateIndex(dd.threshold, dd.num_perm, dd.shingle_size)
         # The signatures the running index held (retired ones are deleted from the store with
@@ -76,15 +81,40 @@ class StoryEngine:
         self._clusterer = clusterer
         return clusterer
 
+    @property
+    def uses_latents(self) -> bool:
+        return bool(self.params.event.latent and self.embedder.latent_name)
+
+    def _member_latents(self, members: list[str]) -> dict[str, Latent] | None:
+        if not self.uses_latents:
+            return None
+        latents = {k: Latent.from_bytes(v)
+                   for k, v in self.store.get_vectors(self.embedder.latent_name, members).items()}
+        articles = []
+        for member in members:
+            if member not in latents:
+                try:
+                    articles.append(self.store.get_article(member))
+                except NotFound:  # deleted since: no member to match
+                    continue
+        if articles:
+            made = dict(zip((a.id for a in articles), article_latents(articles, self.embedder),
+                            strict=True))
+            self._mended_latents.update(made)
+            latents.update(made)
+        return latents
+
     # -- the stage ---------------------------------------------------------------------------
 
     def add(self, articles: list[Article],
-            vectors: Mapping[str, np.ndarray] | None = None) -> ClusterDelta:
+            vectors: Mapping[str, Embedded] | None = None) -> ClusterDelta:
         """Assign every article (in place) and return what to store with them. ``vectors`` are
-        vectors already computed by this engine's embedder (on engine workers), by article id;
-        only the articles missing from it are embedded here."""
+        vectors (and latent terms) already computed by this engine's embedder (on engine
+        workers), by article id; only what is missing from it is computed here."""
         clusterer = self._open()
-        delta = ClusterDelta(model=self.embedder.name)
+        delta = ClusterDelta(model=self.embedder.name, latent_model=self.embedder.latent_name or "")
+        delta.latents.update((k, v.to_bytes()) for k, v in self._mended_latents.items())
+        self._mended_latents.clear()
         known = self.store.known_inputs(a.id for a in articles)
         fresh, updated = [], []
         for article in articles:
@@ -106,10 +136,14 @@ class StoryEngine:
             return delta
         # Time order, so that an event grows as it happened; undated articles come last.
         fresh.sort(key=lambda a: (a.published is None, _utc(a.published), a.id))
-        vectors = self._vectors(fresh, vectors or {})
+        given = vectors or {}
+        vectors = self._vectors(fresh, given)
+        latents = self._latents(fresh, given)
         feats = self.params.features
-        for article, vector in zip(fresh, vectors, strict=True):
-            profile = profile_of(article, vector, feats.max_terms, feats.max_entities)
+        for article, vector, latent in zip(fresh, vectors, latents, strict=True):
+            profile = profile_of(article, vector, feats.max_terms, feats.max_entities, latent)
+            if latent is not None:
+                delta.latents[article.id] = latent.to_bytes()
             signature = self._dedup.signature(article.text)
             horizon = self._signature_horizon(clusterer.newest)
             if profile.time is not None and horizon is not None and profile.time < horizon:
@@ -167,17 +201,29 @@ class StoryEngine:
         known = self.store.known_inputs(raw.id for raw in raws)
         return {raw.id for raw in raws if _unchanged(known.get(raw.id), raw)}
 
-    def _vectors(self, articles: list[Article], given: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        missing = [a for a in articles if a.id not in given]
+    def _vectors(self, articles: list[Article], given: Mapping[str, Embedded]) -> list[np.ndarray]:
+        found = {k: e.vector for k, e in given.items()}
+        missing = [a for a in articles if a.id not in found]
         if missing:
             embedded = self.embedder.embed([embedding_input(a, self.embedder) for a in missing])
-            given = {**given, **dict(zip((a.id for a in missing), embedded, strict=True))}
-        return [given[a.id] for a in articles]
+            found.update(zip((a.id for a in missing), embedded, strict=True))
+        return [found[a.id] for a in articles]
+
+    def _latents(self, articles: list[Article], given: Mapping[str, Embedded]) -> list[Latent | None]:
+        if not self.uses_latents:
+            return [None] * len(articles)
+        found = {k: e.latent for k, e in given.items() if e.latent is not None}
+        missing = [a for a in articles if a.id not in found]
+        if missing:
+            found.update(zip((a.id for a in missing), article_latents(missing, self.embedder), strict=True))
+        return [found[a.id] for a in articles]
 
     def profile(self, article: Article) -> Profile:
         """The article as the clustering sees it (for evaluations and explanations)."""
         vector = self.embedder.embed([embedding_input(article, self.embedder)])[0]
-        return profile_of(article, vector, self.params.features.max_terms, self.params.features.max_entities)
+        latent = article_latents([article], self.embedder, self.uses_latents)[0]
+        return profile_of(article, vector, self.params.features.max_terms,
+                          self.params.features.max_entities, latent)
 
 
 def make_embedder(settings: Settings) -> Embedder:

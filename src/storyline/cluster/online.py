@@ -20,6 +20,7 @@ from storyline.cluster.similarity import (
     event_story_match,
     event_threshold,
 )
+from storyline.nlp.latent import Latent, LatentMembers, spread
 
 # Sizes at which an event that is alone in its story looks again for a story to join.
 RETHREAD_AT = (2, 3, 5)
@@ -72,6 +73,7 @@ class OnlineClusterer:
         self.events = ActiveSet(dim)
         self.stories = ActiveSet(dim)
         self.member_vectors: dict[str, MemberMatrix] = {}
+        self.member_latents: dict[str, LatentMembers] = {}
         self.article_event: dict[str, str] = {}
         self.changed_events: dict[str, Group] = {}
         self.changed_stories: dict[str, Group] = {}
@@ -83,12 +85,15 @@ class OnlineClusterer:
     # -- state from the store ----------------------------------------------------------------
 
     def restore(self, events: list[Group], stories: list[Group],
-                vectors: dict[str, np.ndarray]) -> None:
+                vectors: dict[str, np.ndarray], latents: dict[str, Latent] | None = None) -> None:
         for story in stories:
             self.stories.put(story)
         for event in events:
             self.events.put(event)
             self.member_vectors[event.id] = MemberMatrix([vectors[m] for m in event.members if m in vectors])
+            if latents:
+                self.member_latents[event.id] = LatentMembers(
+                    [latents[m] for m in event.members if m in latents])
             for member in event.members:
                 self.article_event[member] = event.id
             if event.last is not None and (self.newest is None or event.last > self.newest):
@@ -110,6 +115,8 @@ class OnlineClusterer:
             event = Group(id=stable_id("ev_", profile.id))
         event.add_profile(profile)
         self.member_vectors.setdefault(event.id, MemberMatrix()).append(profile.vector)
+        if profile.latent is not None:
+            self.member_latents.setdefault(event.id, LatentMembers()).append(profile.latent)
         self.article_event[profile.id] = event.id
         self.df.add(profile.entities + profile.terms)
         new_story = False
@@ -130,10 +137,13 @@ class OnlineClusterer:
         ev, feats = self.params.event, self.params.features
         window = timedelta(days=ev.window_days)
         best = None
+        query = spread(profile.latent) if profile.latent is not None and ev.latent else None
         for event in self.events.nearest(profile.vector, ev.candidates, profile.time, window):
             members = self.member_vectors.get(event.id)
             matrix = members.matrix() if members is not None else None
-            match = article_event_match(profile, event, matrix, self.df, ev, feats)
+            latents = self.member_latents.get(event.id)
+            latent = latents.best(query) if query is not None and latents is not None else 0.0
+            match = article_event_match(profile, event, matrix, self.df, ev, feats, latent)
             if match.probability >= event_threshold(event.articles, ev) and (
                     best is None or match.probability > best.probability):
                 best = match
@@ -256,6 +266,7 @@ class OnlineClusterer:
         slack = timedelta(days=self.params.event.retire_slack_days)
         for event_id in self.events.retire_before(when - timedelta(days=window_days) - slack):
             self.member_vectors.pop(event_id, None)
+            self.member_latents.pop(event_id, None)
         # Stories stay open while any of their events is; their own window is longer.
         self.stories.retire_before(when - timedelta(days=self.params.story.window_days))
 

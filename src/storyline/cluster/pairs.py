@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from storyline.cluster.params import Params, load_params
-from storyline.cluster.profile import Profile, embedding_input, profile_of
+from storyline.cluster.profile import Profile, article_latents, embedding_input, profile_of
 from storyline.cluster.similarity import (
     DocumentFrequencies,
     cross_english,
@@ -36,6 +36,7 @@ def pair_features(a: Profile, b: Profile, df: DocumentFrequencies, params: Param
         "time": time_closeness(gap, ev),
         "same_outlet": 1.0 if a.source and a.source == b.source else 0.0,
         "cross_english": cross_english(a.lang, Counter([b.lang]) if b.lang else Counter()),
+        "latent": a.latent.cosine(b.latent) if a.latent is not None and b.latent is not None else 0.0,
     }
 
 
@@ -56,8 +57,9 @@ def pair_scorer(settings: Settings | None = None, params: Params | None = None) 
             articles.append(result if isinstance(result, Article) else
                             Article(id=f"t{i}", raw=None, title=text))
         vectors = embedder.embed([embedding_input(a, embedder) or a.title or "" for a in articles])
-        return [profile_of(a, v, feats.max_terms, feats.max_entities)
-                for a, v in zip(articles, vectors, strict=True)]
+        latents = article_latents(articles, embedder, bool(params.event.latent))
+        return [profile_of(a, v, feats.max_terms, feats.max_entities, latent)
+                for a, v, latent in zip(articles, vectors, latents, strict=True)]
 
     def score(pairs: Sequence[tuple[str, str]]) -> list[float]:
         texts = list(dict.fromkeys(t for pair in pairs for t in pair))

@@ -28,6 +28,7 @@ class LevelParams:
     max_cosine: float = 0.0
     same_outlet: float = 0.0
     cross_english: float = 0.0
+    latent: float = 0.0
     threshold_growth: float = 0.0
     threshold_max: float = 1.0
     retire_slack_days: float = 0.0

@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 
 from storyline.model import Article
+from storyline.nlp.latent import Latent
+
+
+class Embedded(NamedTuple):
+    """What an engine worker computes for an article's clustering: its dense vector and, when
+    the event model weighs them, its latent terms."""
+
+    vector: np.ndarray
+    latent: Latent | None = None
 
 
 @dataclass(slots=True)
@@ -21,10 +31,11 @@ class Profile:
     terms: tuple[str, ...]
     entities: tuple[str, ...]
     title: str = ""
+    latent: Latent | None = None  # latent terms, when the embedder has them (nlp/latent.py)
 
 
 def profile_of(article: Article, vector: np.ndarray, max_terms: int = 40,
-               max_entities: int = 20) -> Profile:
+               max_entities: int = 20, latent: Latent | None = None) -> Profile:
     """Most frequent lemmas and entity keys; title and lead words count double, as they carry
     what the article is about."""
     lead = set(article.lemmas[: _lead_size(article)])
@@ -41,6 +52,7 @@ def profile_of(article: Article, vector: np.ndarray, max_terms: int = 40,
         terms=tuple(t for t, _ in counts.most_common(max_terms)),
         entities=tuple(k for k, _ in entity_counts.most_common(max_entities)),
         title=article.title or "",
+        latent=latent,
     )
 
 
@@ -54,6 +66,21 @@ def embedding_input(article: Article, embedder) -> str:
         lead = article.lemmas[: _lead_size(article) * 2]
         return " ".join(lead + [e.key for e in article.entities if e.key])
     return embedding_text(article.title, [p.text for p in article.paragraphs])
+
+
+def latent_input(article: Article) -> str:
+    """What the latent terms read: title and the start of the lead (nlp/latent.py)."""
+    from storyline.nlp.latent import latent_text
+
+    return latent_text(article.title, [p.text for p in article.paragraphs])
+
+
+def article_latents(articles: list[Article], embedder, wanted: bool = True) -> list[Latent | None]:
+    """Latent terms of each article when wanted (the event model weighs them) and the embedder
+    has them; Nones otherwise (the lexical embedder, or ``latent = 0`` in params.toml)."""
+    if not wanted or not getattr(embedder, "latent_name", None):
+        return [None] * len(articles)
+    return list(embedder.latent([latent_input(a) or a.title or "" for a in articles]))
 
 
 def _lead_size(article: Article) -> int:

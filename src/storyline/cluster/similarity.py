@@ -77,7 +77,9 @@ def cross_english(lang: str | None, event_langs: Counter) -> float:
 
 def article_event_match(profile: Profile, event: Group, member_vectors: np.ndarray | None,
                         df: DocumentFrequencies, level: LevelParams,
-                        feats: FeatureParams) -> Match:
+                        feats: FeatureParams, latent: float = 0.0) -> Match:
+    """``latent``: the article's best latent-term cosine with a member (0 when either side has
+    no latent terms)."""
     entities = event.core(event.entity_counts, feats.core_share, feats.core_max)
     terms = event.core(event.term_counts, feats.core_share, feats.core_max)
     cosine = float(profile.vector @ event.centroid)
@@ -90,6 +92,7 @@ def article_event_match(profile: Profile, event: Group, member_vectors: np.ndarr
         "time": time_closeness(event.gap_hours(profile.time), level),
         "same_outlet": 1.0 if profile.source and profile.source in event.sources else 0.0,
         "cross_english": cross_english(profile.lang, event.langs),
+        "latent": latent,
     }
     return Match(event.id, probability(features, level), features,
                  tuple(k for k in entities if k in set(profile.entities)),

@@ -21,12 +21,11 @@ from storyline.model import RawDocument, Rejection
 from storyline.settings import Settings
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from storyline.cluster.engine import StoryEngine
+    from storyline.cluster.profile import Embedded
     from storyline.model import Article
 
-    Processed = tuple[Article | Rejection, np.ndarray | None]
+    Processed = tuple[Article | Rejection, Embedded | None]
 
 ENGINES = ("serial", "local", "dask")
 
@@ -43,9 +42,9 @@ class Engine:
 
     def run(self, items: Iterable[RawDocument | Rejection], settings: Settings,
             clustering: StoryEngine | None = None) -> Iterator[Processed]:
-        """Each input's Article or Rejection, in input order, with the article's vector from
-        ``clustering``'s embedder, or None for the driver to compute (the serial engine always
-        leaves it to the driver, which embeds a whole batch at once)."""
+        """Each input's Article or Rejection, in input order, with the article's vector (and
+        latent terms) from ``clustering``'s embedder, or None for the driver to compute (the
+        serial engine always leaves it to the driver, which embeds a whole batch at once)."""
         from storyline.pipeline import Pipeline
 
         pipeline = Pipeline(settings)

@@ -8,8 +8,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from storyline.cluster.profile import Embedded
 from storyline.errors import StorylineError
 from storyline.model import Article, RawDocument, Rejection
 from storyline.pipeline import Pipeline
@@ -21,10 +20,10 @@ WORKER_ERROR = "worker_error"
 @dataclass(slots=True)
 class ChunkResult:
     """A chunk's outcome, in input order: an Article or Rejection per input, the article's vector
-    (None when not asked for) and the name of the embedder that made the vectors."""
+    and latent terms (None when not asked for) and the name of the embedder that made them."""
 
     items: list[Article | Rejection]
-    vectors: list[np.ndarray | None]
+    vectors: list[Embedded | None]
     model: str | None
 
 
@@ -35,15 +34,19 @@ class Worker:
         self.settings = settings
         self.pipeline = Pipeline(settings)
         self.embedder = None
+        self.latents = False
         if embed:
             from storyline.cluster.engine import make_embedder
+            from storyline.cluster.params import load_params
 
             self.embedder = make_embedder(settings)
+            self.latents = bool(self.embedder.latent_name
+                                and load_params(embedder=settings.embedder).event.latent)
 
     def run(self, docs: list[RawDocument], skip: frozenset[str] = frozenset()) -> ChunkResult:
         """``skip``: ids whose vector the driver does not need (inputs stored unchanged)."""
         items = [self._process(raw) for raw in docs]
-        vectors: list[np.ndarray | None] = [None] * len(items)
+        vectors: list[Embedded | None] = [None] * len(items)
         if self.embedder is not None:
             todo = [i for i, item in enumerate(items) if isinstance(item, Article) and item.id not in skip]
             for i, vector in zip(todo, self._embed([items[i] for i in todo]), strict=True):
@@ -61,11 +64,13 @@ class Worker:
         except Exception as exc:  # a bug on one input must not cost the rest of the chunk
             return worker_error(raw, exc)
 
-    def _embed(self, articles: list[Article]) -> list[np.ndarray | Rejection]:
-        from storyline.cluster.profile import embedding_input
+    def _embed(self, articles: list[Article]) -> list[Embedded | Rejection]:
+        from storyline.cluster.profile import article_latents, embedding_input
 
         try:
-            return list(self.embedder.embed([embedding_input(a, self.embedder) for a in articles]))
+            vectors = self.embedder.embed([embedding_input(a, self.embedder) for a in articles])
+            latents = article_latents(articles, self.embedder, self.latents)
+            return [Embedded(v, latent) for v, latent in zip(vectors, latents, strict=True)]
         except StorylineError:
             raise
         except Exception as exc:

@@ -14,7 +14,7 @@ import numpy as np
 
 from storyline.cluster.online import OnlineClusterer
 from storyline.cluster.params import Params, load_params
-from storyline.cluster.profile import Profile, embedding_input, profile_of
+from storyline.cluster.profile import Profile, article_latents, embedding_input, profile_of
 from storyline.evaluate.clustering import score_clustering
 from storyline.evaluate.datasets import GoldDocument
 from storyline.evaluate.runs import to_raw
@@ -50,8 +50,11 @@ def prepare(documents: Iterable[GoldDocument], embedder: Embedder, params: Param
         langs[doc.id] = doc.lang
     articles.sort(key=lambda a: (a.published is None, a.published.timestamp() if a.published else 0, a.id))
     vectors = embedder.embed([embedding_input(a, embedder) for a in articles])
+    # Always, when the embedder has them: a sweep may give them a weight.
+    latents = article_latents(articles, embedder)
     f = params.features
-    profiles = [profile_of(a, v, f.max_terms, f.max_entities) for a, v in zip(articles, vectors, strict=True)]
+    profiles = [profile_of(a, v, f.max_terms, f.max_entities, latent)
+                for a, v, latent in zip(articles, vectors, latents, strict=True)]
     return Prepared(profiles, gold_event, gold_story, langs)
 
 

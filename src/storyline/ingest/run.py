@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from storyline.engines import Engine
 from storyline.ingest.readers import read_inputs
 from storyline.model import Article, RawDocument, Rejection
 from storyline.settings import Settings
 from storyline.store.base import Store
+
+if TYPE_CHECKING:
+    from storyline.cluster.profile import Embedded
 
 # Articles are clustered (in time order) and stored this many at a time: large enough that a
 # directory read in any order reaches the clustering roughly in time order, small enough that
@@ -64,7 +66,7 @@ def ingest_documents(items: Iterable[RawDocument | Rejection], store: Store,
     clustering = writer.clustering
     summary = IngestSummary()
     batch: list[Article] = []
-    vectors: dict[str, np.ndarray] = {}  # computed by the engine's workers
+    vectors: dict[str, Embedded] = {}  # computed by the engine's workers
 
     def flush() -> None:
         summary.counts.update(writer.save(batch, vectors))
@@ -102,7 +104,7 @@ class BatchWriter:
         self.clustering = story_engine(store, settings)
         self._generation: int | None = None  # of the state the clustering holds in memory
 
-    def save(self, articles: list[Article], vectors: dict[str, np.ndarray] | None = None):
+    def save(self, articles: list[Article], vectors: dict[str, Embedded] | None = None):
         if self.clustering is None:
             return self.store.save_batch(articles)
         with self.store.writer_turn() as generation:

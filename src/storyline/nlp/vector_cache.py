@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from storyline.nlp.embed import Embedder
+from storyline.nlp.latent import Latent
 
 
 def default_cache_dir() -> Path:
@@ -36,28 +37,46 @@ class CachedEmbedder(Embedder):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        found = self._cached(self.name, texts, lambda todo: [
+            v.astype(np.float32).tobytes() for v in self.inner.embed(todo)])
+        return np.vstack([np.frombuffer(b, dtype=np.float32) for b in found]).astype(np.float32)
+
+    @property
+    def latent_name(self) -> str | None:
+        return self.inner.latent_name
+
+    @property
+    def latent_dim(self) -> int:
+        return self.inner.latent_dim
+
+    def latent(self, texts: Sequence[str]) -> list[Latent]:
+        found = self._cached(self.latent_name, list(texts), lambda todo: [
+            latent.to_bytes() for latent in self.inner.latent(todo)])
+        return [Latent.from_bytes(blob) for blob in found]
+
+    def _cached(self, model: str, texts: list[str], compute) -> list[bytes]:
+        """The stored bytes of each text under ``model``; ``compute`` makes the missing ones."""
         digests = [hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
-        found: dict[str, np.ndarray] = {}
+        found: dict[str, bytes] = {}
         unique = list(dict.fromkeys(digests))
         for start in range(0, len(unique), 500):
             chunk = unique[start:start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
                 f"SELECT digest, vector FROM vectors WHERE model = ? AND digest IN ({marks})",
-                [self.name, *chunk])
-            found.update((d, np.frombuffer(v, dtype=np.float32)) for d, v in rows)
-        missing = [i for i, d in enumerate(digests) if d not in found]
-        if missing:
-            todo = list(dict.fromkeys(digests[i] for i in missing))
-            first_text = {digests[i]: texts[i] for i in missing}
-            vectors = self.inner.embed([first_text[d] for d in todo])
+                [model, *chunk])
+            found.update(rows)
+        todo = list(dict.fromkeys(d for d in digests if d not in found))
+        if todo:
+            first_text = dict(zip(reversed(digests), reversed(texts), strict=True))
+            made = compute([first_text[d] for d in todo])
             with self._db:
                 self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                                     [(self.name, d, v.astype(np.float32).tobytes())
-                                      for d, v in zip(todo, vectors, strict=True)])
-            found.update(zip(todo, vectors, strict=True))
-        return np.vstack([found[d] for d in digests]).astype(np.float32) if texts else \
-            np.zeros((0, self.dim), dtype=np.float32)
+                                     [(model, d, blob) for d, blob in zip(todo, made, strict=True)])
+            found.update(zip(todo, made, strict=True))
+        return [found[d] for d in digests]
 
     def embed_query(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.embed_query(texts)

@@ -119,6 +119,9 @@ class ClusterDelta:
     model: str = ""
     clusters: list[ClusterRow] = field(default_factory=list)
     vectors: dict[str, bytes] = field(default_factory=dict)
+    # Latent terms (nlp/latent.py), kept beside the vectors under their own model name.
+    latent_model: str = ""
+    latents: dict[str, bytes] = field(default_factory=dict)
     signatures: dict[str, tuple[datetime | None, bytes]] = field(default_factory=dict)
     frequencies: Counter = field(default_factory=Counter)  # key -> new documents; "" = total
     # Stories folded into another one, and articles stored earlier whose story changed.

@@ -33,6 +33,7 @@ from sqlalchemy.pool import StaticPool
 
 from storyline.errors import ConfigError, NotFound, StoreError
 from storyline.model import Article, Paragraph, Rejection
+from storyline.nlp.latent import is_latent_model
 from storyline.store import digests, fulltext, listing, migrations
 from storyline.store.base import (
     ArticleFacts,
@@ -156,9 +157,10 @@ class SqlStore(Store):
                 "articles": c.articles, "first_key": utc_key(c.first), "last_key": utc_key(c.last),
                 "state": json.dumps(c.state, ensure_ascii=False, separators=(",", ":")),
                 "vector_sum": c.vector_sum, "updated_at": stamp} for c in delta.clusters])
-        if delta.vectors:
-            conn.execute(self._upsert(article_vectors, ["article_id", "model"]), [
-                {"article_id": k, "model": delta.model, "vector": v} for k, v in delta.vectors.items()])
+        for model, vectors in ((delta.model, delta.vectors), (delta.latent_model, delta.latents)):
+            if vectors:
+                conn.execute(self._upsert(article_vectors, ["article_id", "model"]), [
+                    {"article_id": k, "model": model, "vector": v} for k, v in vectors.items()])
         if delta.signatures:
             conn.execute(self._upsert(article_signatures, ["article_id"]), [
                 {"article_id": k, "time_key": utc_key(t), "signature": sig}
@@ -492,7 +494,8 @@ class SqlStore(Store):
     def vector_models(self) -> list[str]:
         count = func.count().label("n")
         query = select(article_vectors.c.model, count).group_by(article_vectors.c.model)
-        return [r.model for r in sorted(self._fetch(query), key=lambda r: (-r.n, r.model))]
+        return [r.model for r in sorted(self._fetch(query), key=lambda r: (-r.n, r.model))
+                if not is_latent_model(r.model)]
 
     def listing_page(self, filters: ListingFilters, limit: int, offset: int = 0
                      ) -> tuple[datetime | None, list[ListingRow]]:
