@@ -106,7 +106,7 @@ def test_latents_are_stored_with_a_batch_restored_on_reopen_and_mended_when_miss
     from storyline.cluster.params import load_params
     from storyline.evaluate.calibrate import with_values
     from storyline.settings import Settings
-    from storyline.store import open_store
+    from storyline.store import listing, open_store
     from storyline.store.schema import article_vectors
 
     params = with_values(load_params(embedder="e5"), "event", latent=10.0)
@@ -121,6 +121,10 @@ def test_latents_are_stored_with_a_batch_restored_on_reopen_and_mended_when_miss
         latent_model = engine.embedder.latent_name
         assert set(store.get_vectors(latent_model, ["a", "b"])) == {"a", "b"}
         assert store.vector_models() == [engine.embedder.name]
+        # The listing reads the vectors of the store's embedder, not the latent terms stored
+        # beside them in equal number (which sort first by name, and once were read as vectors).
+        with store.engine.connect() as conn:
+            assert listing._meta(conn, "model") == engine.embedder.name
         # A store written before latent terms were used: its members have none.
         with store.engine.begin() as conn:
             conn.execute(delete(article_vectors).where(article_vectors.c.model == latent_model))

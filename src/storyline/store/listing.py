@@ -22,6 +22,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import Connection, bindparam, delete, exists, func, select, text, update
 
+from storyline.nlp.latent import is_latent_model
 from storyline.store import digests
 from storyline.store.base import ListingFilters, ListingRow
 from storyline.store.schema import (
@@ -247,9 +248,16 @@ def _reference(conn: Connection) -> datetime | None:
 
 def _default_model(conn: Connection) -> str | None:
     """The store's most used embedder, the one ``story_view`` reads vectors of."""
+    models = vector_models(conn)
+    return models[0] if models else None
+
+
+def vector_models(conn: Connection) -> list[str]:
+    """The embedders whose vectors the store holds, the most used first; latent terms, stored
+    beside them, are not vectors of an embedder."""
     count = func.count().label("n")
     found = conn.execute(select(article_vectors.c.model, count).group_by(article_vectors.c.model)).all()
-    return min(found, key=lambda r: (-r.n, r.model)).model if found else None
+    return [r.model for r in sorted(found, key=lambda r: (-r.n, r.model)) if not is_latent_model(r.model)]
 
 
 def _vectors(conn: Connection, model: str | None, ids: list[str]) -> dict[str, np.ndarray]:

@@ -33,7 +33,6 @@ from sqlalchemy.pool import StaticPool
 
 from storyline.errors import ConfigError, NotFound, StoreError
 from storyline.model import Article, Paragraph, Rejection
-from storyline.nlp.latent import is_latent_model
 from storyline.store import digests, fulltext, listing, migrations
 from storyline.store.base import (
     ArticleFacts,
@@ -492,10 +491,8 @@ class SqlStore(Store):
         return [_facts(r) for r in rows]
 
     def vector_models(self) -> list[str]:
-        count = func.count().label("n")
-        query = select(article_vectors.c.model, count).group_by(article_vectors.c.model)
-        return [r.model for r in sorted(self._fetch(query), key=lambda r: (-r.n, r.model))
-                if not is_latent_model(r.model)]
+        with self._read("list the vector models of") as conn:
+            return listing.vector_models(conn)
 
     def listing_page(self, filters: ListingFilters, limit: int, offset: int = 0
                      ) -> tuple[datetime | None, list[ListingRow]]:
