@@ -11,6 +11,7 @@ import pytest
 from storyline.cluster.online import OnlineClusterer
 from storyline.cluster.params import load_params
 from storyline.cluster.profile import Profile
+from storyline.nlp.latent import Latent
 
 T0 = datetime(2025, 10, 7, 12, tzinfo=UTC)
 
@@ -22,13 +23,21 @@ def unit(*values: float) -> np.ndarray:
 
 def profile(pid, vector, hours=0.0, entities=("grain", "istanbul"), lang="uk", source=None):
     return Profile(id=pid, time=T0 + timedelta(hours=hours), source=source or f"outlet-{pid}",
-                   lang=lang, vector=vector, terms=(), entities=tuple(entities))
+                   lang=lang, vector=vector, terms=(), entities=tuple(entities),
+                   latent=LATENTS.get(vector.tobytes()))
 
 
-# e5 places one event's reports near cosine 0.92-0.95 and unrelated news near 0.80
+def concepts(first: int, last: int) -> Latent:
+    return Latent.of(np.arange(first, last), np.ones(last - first))
+
+
+# e5 places one event's reports near cosine 0.92-0.95 and unrelated news near 0.80; their latent
+# terms share some concepts (here 0.7 of them) and unrelated news few (0.2)
 BASE = unit(1, 0, 0, 0)
 SAME = unit(1, 0.33, 0, 0)         # cos 0.95 with BASE
 OTHER = unit(1, 0, 0.75, 0)        # cos 0.80 with BASE
+LATENTS = {BASE.tobytes(): concepts(0, 10), SAME.tobytes(): concepts(3, 13),
+           OTHER.tobytes(): concepts(8, 18)}
 
 
 @pytest.fixture()
