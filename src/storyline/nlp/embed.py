@@ -63,9 +63,6 @@ class Embedder(ABC):
         """Latent terms of each text; only for an embedder whose ``latent_name`` is set."""
         raise ConfigError(f"the {self.name} embedder has no latent terms")
 
-    @property
-    def latent_dim(self) -> int:
-        return 0
 
     @abstractmethod
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
@@ -139,10 +136,6 @@ class E5Embedder(Embedder):
             index, weight = model.sparse(text, top_k=TOP_K, fmt="indices") if text.strip() else ((), ())
             found.append(Latent.of(index, weight))
         return found
-
-    @property
-    def latent_dim(self) -> int:
-        return int(_e5_model("original").sparse_dim)
 
     def embed_query(self, texts: Sequence[str]) -> np.ndarray:
         if self.prefix == "query":

@@ -47,10 +47,6 @@ class CachedEmbedder(Embedder):
     def latent_name(self) -> str | None:
         return self.inner.latent_name
 
-    @property
-    def latent_dim(self) -> int:
-        return self.inner.latent_dim
-
     def latent(self, texts: Sequence[str]) -> list[Latent]:
         found = self._cached(self.latent_name, list(texts), lambda todo: [
             latent.to_bytes() for latent in self.inner.latent(todo)])
