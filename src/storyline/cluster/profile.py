@@ -70,9 +70,10 @@ def embedding_input(article: Article, embedder) -> str:
 
 def latent_input(article: Article) -> str:
     """What the latent terms read: title and the start of the lead (nlp/latent.py)."""
-    from storyline.nlp.latent import latent_text
+    from storyline.nlp.embed import embedding_text
+    from storyline.nlp.latent import LATENT_CHARS
 
-    return latent_text(article.title, [p.text for p in article.paragraphs])
+    return embedding_text(article.title, [p.text for p in article.paragraphs], LATENT_CHARS)
 
 
 def article_latents(articles: list[Article], embedder, wanted: bool = True) -> list[Latent | None]:

@@ -40,8 +40,8 @@ class Worker:
             from storyline.cluster.params import load_params
 
             self.embedder = make_embedder(settings)
-            self.latents = bool(self.embedder.latent_name
-                                and load_params(embedder=settings.embedder).event.latent)
+            # article_latents skips an embedder without them (lexical)
+            self.latents = bool(load_params(embedder=settings.embedder).event.latent)
 
     def run(self, docs: list[RawDocument], skip: frozenset[str] = frozenset()) -> ChunkResult:
         """``skip``: ids whose vector the driver does not need (inputs stored unchanged)."""

@@ -63,7 +63,6 @@ class Embedder(ABC):
         """Latent terms of each text; only for an embedder whose ``latent_name`` is set."""
         raise ConfigError(f"the {self.name} embedder has no latent terms")
 
-
     @abstractmethod
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         """One batch -> (len(texts), dim); rows need not be normalised yet."""

@@ -24,6 +24,8 @@ LATENT_MARK = "/latent-"
 def is_latent_model(name: str) -> bool:
     """Latent terms are stored beside the dense vectors; this tells their model names apart."""
     return LATENT_MARK in name
+
+
 # What the latent terms read: the title and the start of the lead. The text's first words say
 # what it reports; reading less keeps the cost below the dense vector's.
 LATENT_CHARS = 300
@@ -64,9 +66,6 @@ class Latent:
         count = len(blob) // 6
         return cls(np.frombuffer(blob, dtype=np.uint16, count=count),
                    np.frombuffer(blob, dtype=np.float32, count=count, offset=2 * count))
-
-
-EMPTY = Latent(np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.float32))
 
 
 class LatentMembers:
@@ -118,8 +117,3 @@ def spread(latent: Latent) -> np.ndarray:
     row[latent.index.astype(np.int64)] = latent.weight
     return row
 
-
-def latent_text(title: str | None, paragraphs: Sequence[str], max_chars: int = LATENT_CHARS) -> str:
-    from storyline.nlp.embed import embedding_text
-
-    return embedding_text(title, paragraphs, max_chars)
