@@ -371,3 +371,19 @@ def load_story_ids(url: str) -> list[str]:
 
     with open_store(url) as opened:
         return [r.id for r in opened.load_clusters("story")]
+
+
+def test_undated_sample_reports_join_their_own_event(store):
+    """The sample's reports without a date of their own are clustered beside their nearest dated
+    report, while their event is still open, instead of last, when only a later event of their
+    story was left to join (cluster/order.py)."""
+    labels = [json.loads(line) for line in (SAMPLE / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    undated = [r for r in labels if r["published"] is None]
+    assert undated
+    for label in undated:
+        siblings = {store.get_article(r["id"]).event_id for r in labels
+                    if r["event"] == label["event"] and r["id"] != label["id"]}
+        later = {store.get_article(r["id"]).event_id for r in labels
+                 if r["story"] == label["story"] and r["event"] != label["event"]}
+        event = store.get_article(label["id"]).event_id
+        assert event in siblings and event not in later, label["id"]

@@ -5,13 +5,14 @@ ingest` continues where the last one stopped."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from storyline.cluster.dedup import DuplicateIndex
 from storyline.cluster.groups import Group
 from storyline.cluster.online import OnlineClusterer
+from storyline.cluster.order import clustering_order
 from storyline.cluster.params import Params, load_params
 from storyline.cluster.profile import Embedded, Profile, article_latents, embedding_input, profile_of
 from storyline.cluster.similarity import DocumentFrequencies
@@ -134,11 +135,13 @@ class StoryEngine:
             delta.vectors[article.id] = np.asarray(vector, dtype=np.float32).tobytes()
         if not fresh:
             return delta
-        # Time order, so that an event grows as it happened; undated articles come last.
-        fresh.sort(key=lambda a: (a.published is None, _utc(a.published), a.id))
         given = vectors or {}
         vectors = self._vectors(fresh, given)
         latents = self._latents(fresh, given)
+        order = clustering_order(fresh, vectors)
+        fresh = [fresh[i] for i in order]
+        vectors = [vectors[i] for i in order]
+        latents = [latents[i] for i in order]
         feats = self.params.features
         for article, vector, latent in zip(fresh, vectors, latents, strict=True):
             profile = profile_of(article, vector, feats.max_terms, feats.max_entities, latent)
@@ -240,10 +243,6 @@ def make_embedder(settings: Settings) -> Embedder:
 def _unchanged(before: KnownInput | None, raw: RawDocument) -> bool:
     return before is not None and before.event_id is not None \
         and before.raw_fingerprint == raw_fingerprint(raw)
-
-
-def _utc(moment: datetime | None) -> datetime:
-    return moment.astimezone(UTC) if moment else datetime.max.replace(tzinfo=UTC)
 
 
 def _row(group: Group, kind: str) -> ClusterRow:
