@@ -37,6 +37,14 @@ def test_an_undated_article_follows_the_dated_one_it_is_nearest():
     assert articles[2].published is None  # its turn changes, not its date
 
 
+def test_undated_articles_nearest_each_other_come_last_together():
+    articles = [_article("ec-undated-1", None), _article("trade", 1), _article("ec-undated-2", None),
+                _article("sport", 2)]
+    vectors = [_unit(1, 0.1, 0), _unit(0.6, 1, 0), _unit(1, 0.15, 0), _unit(0, 0, 1)]
+    order = [articles[i].id for i in clustering_order(articles, vectors)]
+    assert order == ["trade", "sport", "ec-undated-1", "ec-undated-2"]
+
+
 def test_without_dated_articles_undated_ones_keep_their_order():
     articles = [_article("x", None), _article("y", None)]
     assert clustering_order(articles, [_unit(1, 0), _unit(0, 1)]) == [0, 1]

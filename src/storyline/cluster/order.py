@@ -14,27 +14,30 @@ from storyline.model import Article
 
 
 def clustering_order(articles: Sequence[Article], vectors: Sequence[np.ndarray]) -> list[int]:
-    """Indices of ``articles`` in clustering order: dated articles by time, and each undated one
-    right after the dated article of the batch whose vector is nearest its own, which is most
-    often a report of the same event. Its time stays unknown (the event model gives it no
-    closeness in time); only its turn changes. Without a dated article, undated ones keep
-    their order."""
+    """Indices of ``articles`` in clustering order: dated articles by time; an undated article
+    whose nearest article of the batch (by vector) is dated comes right after that one, as it is
+    most often a report of the same event; the other undated articles come last, together, as
+    before (where they find each other: BSNLP's undated reports are whole runs of two topics).
+    The time of an undated article stays unknown to the event model; only its turn changes."""
     dated = sorted((i for i, a in enumerate(articles) if a.published is not None),
                    key=lambda i: (_utc(articles[i].published), articles[i].id))
     undated = [i for i, a in enumerate(articles) if a.published is None]
     if not dated or not undated:
         return dated + undated
-    matrix = np.vstack([np.asarray(vectors[i], dtype=np.float32) for i in dated])
-    queries = np.vstack([np.asarray(vectors[i], dtype=np.float32) for i in undated])
-    nearest = np.argmax(queries @ matrix.T, axis=1)
+    everyone = dated + undated
+    matrix = np.vstack([np.asarray(vectors[i], dtype=np.float32) for i in everyone])
+    similarity = matrix[len(dated):] @ matrix.T
+    similarity[np.arange(len(undated)), len(dated) + np.arange(len(undated))] = -np.inf
+    nearest = np.argmax(similarity, axis=1)
     after: dict[int, list[int]] = {}
-    for i, anchor in zip(undated, nearest, strict=True):
-        after.setdefault(int(anchor), []).append(i)
+    last: list[int] = []
+    for i, position in zip(undated, nearest, strict=True):
+        (after.setdefault(int(position), []) if position < len(dated) else last).append(i)
     order: list[int] = []
     for position, i in enumerate(dated):
         order.append(i)
         order.extend(after.get(position, ()))
-    return order
+    return order + last
 
 
 def _utc(moment: datetime) -> datetime:
