@@ -12,7 +12,7 @@ import numpy as np
 from storyline.cluster.dedup import DuplicateIndex
 from storyline.cluster.groups import Group
 from storyline.cluster.online import OnlineClusterer
-from storyline.cluster.order import clustering_order
+from storyline.cluster.order import in_clustering_order
 from storyline.cluster.params import Params, load_params
 from storyline.cluster.profile import Embedded, Profile, article_latents, embedding_input, profile_of
 from storyline.cluster.similarity import DocumentFrequencies
@@ -138,10 +138,7 @@ class StoryEngine:
         given = vectors or {}
         vectors = self._vectors(fresh, given)
         latents = self._latents(fresh, given)
-        order = clustering_order(fresh, vectors)
-        fresh = [fresh[i] for i in order]
-        vectors = [vectors[i] for i in order]
-        latents = [latents[i] for i in order]
+        fresh, vectors, latents = in_clustering_order(fresh, vectors, latents)
         feats = self.params.features
         for article, vector, latent in zip(fresh, vectors, latents, strict=True):
             profile = profile_of(article, vector, feats.max_terms, feats.max_entities, latent)

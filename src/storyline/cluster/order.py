@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import numpy as np
 
 from storyline.model import Article
+
+T = TypeVar("T")
 
 
 def clustering_order(articles: Sequence[Article], vectors: Sequence[np.ndarray]) -> list[int]:
@@ -38,6 +41,13 @@ def clustering_order(articles: Sequence[Article], vectors: Sequence[np.ndarray])
         order.append(i)
         order.extend(after.get(position, ()))
     return order + last
+
+
+def in_clustering_order(articles: Sequence[Article], vectors: Sequence[np.ndarray],
+                        latents: Sequence[T]) -> tuple[list[Article], list[np.ndarray], list[T]]:
+    """``articles`` and, index for index, their vectors and latent terms, in clustering order."""
+    order = clustering_order(articles, vectors)
+    return [articles[i] for i in order], [vectors[i] for i in order], [latents[i] for i in order]
 
 
 def _utc(moment: datetime) -> datetime:

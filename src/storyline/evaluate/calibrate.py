@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from storyline.cluster.online import OnlineClusterer
-from storyline.cluster.order import clustering_order
+from storyline.cluster.order import in_clustering_order
 from storyline.cluster.params import Params, load_params
 from storyline.cluster.profile import Profile, article_latents, embedding_input, profile_of
 from storyline.evaluate.clustering import score_clustering
@@ -52,10 +52,7 @@ def prepare(documents: Iterable[GoldDocument], embedder: Embedder, params: Param
     vectors = list(embedder.embed([embedding_input(a, embedder) for a in articles]))
     # Always, when the embedder has them: a sweep may give them a weight.
     latents = article_latents(articles, embedder)
-    order = clustering_order(articles, vectors)  # as ingest orders a batch
-    articles = [articles[i] for i in order]
-    vectors = [vectors[i] for i in order]
-    latents = [latents[i] for i in order]
+    articles, vectors, latents = in_clustering_order(articles, vectors, latents)  # as ingest does
     f = params.features
     profiles = [profile_of(a, v, f.max_terms, f.max_entities, latent)
                 for a, v, latent in zip(articles, vectors, latents, strict=True)]
