@@ -6,12 +6,12 @@ event of the same story (the sample corpus's two undated reports did, docs/evalu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TypeVar
 
 import numpy as np
 
 from storyline.model import Article
+from storyline.utc import as_utc
 
 T = TypeVar("T")
 
@@ -23,7 +23,7 @@ def clustering_order(articles: Sequence[Article], vectors: Sequence[np.ndarray])
     before (where they find each other: BSNLP's undated reports are whole runs of two topics).
     The time of an undated article stays unknown to the event model; only its turn changes."""
     dated = sorted((i for i, a in enumerate(articles) if a.published is not None),
-                   key=lambda i: (_utc(articles[i].published), articles[i].id))
+                   key=lambda i: (as_utc(articles[i].published), articles[i].id))
     undated = [i for i, a in enumerate(articles) if a.published is None]
     if not dated or not undated:
         return dated + undated
@@ -48,7 +48,3 @@ def in_clustering_order(articles: Sequence[Article], vectors: Sequence[np.ndarra
     """``articles`` and, index for index, their vectors and latent terms, in clustering order."""
     order = clustering_order(articles, vectors)
     return [articles[i] for i in order], [vectors[i] for i in order], [latents[i] for i in order]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

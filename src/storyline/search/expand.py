@@ -14,11 +14,10 @@ about stand at z 0.1-0.5 among 20 articles, even with the hits' vectors added to
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from storyline.search.analyse import QueryPlan
 from storyline.settings import DEFAULT_LANGUAGES
 from storyline.store.base import ArticleFacts, Store, TextFilters
+from storyline.utc import as_utc
 
 # The events of this many best lexical hits are expanded: as many as a search ranks, so that
 # which reports come along does not hang on the ranking, which differs between SQLite (bm25)
@@ -63,9 +62,9 @@ def passes(fact: ArticleFacts, filters: TextFilters) -> bool:
         return True
     if fact.published is None:
         return False
-    moment = _utc(fact.published)
-    return (filters.since is None or moment >= _utc(filters.since)) and \
-        (filters.until is None or moment < _utc(filters.until))
+    moment = as_utc(fact.published)
+    return (filters.since is None or moment >= as_utc(filters.since)) and \
+        (filters.until is None or moment < as_utc(filters.until))
 
 
 # The languages storyline tells apart by default, to skip a script's articles in the query.
@@ -74,7 +73,3 @@ _LANGS = tuple(sorted(CYRILLIC_LANGS | set(DEFAULT_LANGUAGES)))
 
 def _script(lang: str) -> str:
     return "cyrillic" if lang in CYRILLIC_LANGS else "latin"
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from storyline.stories.params import section
+from storyline.utc import as_utc
 
 PARTS = ("outlets", "languages", "articles", "recency", "velocity")
 
@@ -145,7 +146,7 @@ def measure(articles: Iterable[Reported], conf: Mapping[str, float] | None = Non
         else:
             originals.append(article)
     outlets = sorted({o for a in originals if (o := _outlet(a.source))})
-    times = sorted(_utc(a.published) for a in originals if a.published is not None)
+    times = sorted(as_utc(a.published) for a in originals if a.published is not None)
     first, last = (times[0], times[-1]) if times else (None, None)
     ratio = _velocity(times, float(conf["velocity_window_hours"]), float(conf["velocity_cap"]))
     return Measures(tuple(outlets), tuple(sorted(langs)), len(originals), duplicates, first, last, ratio)
@@ -156,7 +157,7 @@ def score_measures(
 ) -> Ranking:
     """The ranking of a story with these measures when "now" is ``reference``."""
     conf = conf or section("rank")
-    reference = _utc(reference) if reference is not None else None
+    reference = as_utc(reference) if reference is not None else None
     last = measures.last
     hours_old = 0.0
     recency = 0.0
@@ -229,12 +230,8 @@ def _outlet(source: str | None) -> str | None:
     return " ".join(source.split()).casefold() or None if source else None
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _parse(text: str | None) -> datetime | None:
-    return _utc(datetime.fromisoformat(text)) if text else None
+    return as_utc(datetime.fromisoformat(text)) if text else None
 
 
 def _number(value: float) -> str:

@@ -21,6 +21,7 @@ from storyline.nlp.embed import Embedder
 from storyline.stories.digest import Digest, digest_of, key_hash
 from storyline.stories.headline import majority_lang
 from storyline.stories.params import section
+from storyline.utc import as_utc
 
 # Text between quotation marks of the three languages' typographies.
 QUOTED = re.compile(r"«[^»]*»|“[^”]*”|„[^“”]*[“”]|\"[^\"]*\"")
@@ -129,9 +130,8 @@ def summarise(
         ranked = (table.candidate(int(i), float(scores[i])) for i in table.ranking(scores))
     chosen = _select(ranked, conf)
     oldest = datetime.max.replace(tzinfo=UTC)
-    chosen.sort(
-        key=lambda c: (_utc(c.article.published) if c.article.published else oldest, c.article.id, c.position)
-    )
+    chosen.sort(key=lambda c: (as_utc(c.article.published) if c.article.published else oldest,
+                               c.article.id, c.position))
     sentences = tuple(
         SummarySentence(c.text, c.article.id, c.article.published, c.position, c.score) for c in chosen
     )
@@ -270,7 +270,3 @@ def _weights(counts: Mapping[str, float], limit: int) -> dict[str, float]:
         return {}
     peak = float(top[0][1]) or 1.0
     return {key: float(n) / peak for key, n in top}
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -25,6 +25,7 @@ from storyline.stories.headline import (
 from storyline.stories.listing import StoryFacts, outlet_key, outlets_of
 from storyline.stories.rank import Measures, Ranking, rank_story, score_measures
 from storyline.stories.summary import Summary, summarise
+from storyline.utc import as_utc
 
 TOP_ENTITIES = 12
 SHARED_SHOWN = 8
@@ -189,7 +190,7 @@ def story_view(
         for event_id, members in by_event.items()
     ]
     oldest = datetime.max.replace(tzinfo=UTC)
-    timeline.sort(key=lambda e: (_utc(e.first) if e.first else oldest, e.id))
+    timeline.sort(key=lambda e: (as_utc(e.first) if e.first else oldest, e.id))
     core = _core(articles, lang, vectors, model if embed else None, rows[0])
     # The listing's headline (chosen when the story last changed, by the same function) for a
     # language the story has: the story page and the listings cannot disagree.
@@ -286,11 +287,11 @@ def list_stories(
     filters = ListingFilters(
         lang=lang or None,
         outlet=outlet_key(outlet) if outlet else None,
-        since=_utc(since) if since is not None else None,
-        until=_utc(until) if until is not None else None,
+        since=as_utc(since) if since is not None else None,
+        until=as_utc(until) if until is not None else None,
     )
     stored, rows = store.listing_page(filters, limit, offset)
-    reference = _utc(now) if now is not None else store.latest_cluster_time("story")
+    reference = as_utc(now) if now is not None else store.latest_cluster_time("story")
     if reference != stored:
         # Also when a batch was stored between the two reads: its page is ranked afresh.
         rows = _rank_rows(store.listing_rows(filters), reference)[offset : offset + limit]
@@ -576,7 +577,3 @@ def _lang_rank(lang: str) -> int:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

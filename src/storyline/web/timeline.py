@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import quote
 
 from storyline.stories.view import EventSummary
+from storyline.utc import as_utc
 
 DAY = 86_400.0
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -224,8 +225,8 @@ def _span(dated: Sequence[EventSummary], zone: tzinfo) -> tuple[datetime, dateti
     if not dated:
         now = datetime.now(UTC)
         return now, now + timedelta(days=1)
-    first = min(_utc(e.first) for e in dated)
-    last = max(_utc(e.last or e.first) for e in dated)
+    first = min(as_utc(e.first) for e in dated)
+    last = max(as_utc(e.last or e.first) for e in dated)
     start = _midnight(first.astimezone(zone))
     end = _midnight(last.astimezone(zone)) + timedelta(days=1)
     return start, end
@@ -284,7 +285,3 @@ def _when(first: datetime, last: datetime | None, zone: tzinfo) -> str:
 def _midnight(moment: datetime) -> datetime:
     # Through the wall clock, so that days across a DST change stay whole local days.
     return datetime(moment.year, moment.month, moment.day, tzinfo=moment.tzinfo)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
