@@ -49,3 +49,12 @@ def test_without_dated_articles_undated_ones_keep_their_order():
     articles = [_article("x", None), _article("y", None)]
     assert clustering_order(articles, [_unit(1, 0), _unit(0, 1)]) == [0, 1]
     assert clustering_order([], []) == []
+
+
+def test_profile_and_order_read_a_naive_time_alike():
+    # A naive datetime is UTC everywhere in clustering, whatever the machine's local zone.
+    from storyline.cluster.profile import profile_of
+
+    naive = _article("naive", None)
+    naive.published = datetime(2025, 10, 1, 12)
+    assert profile_of(naive, _unit(1, 0)).time == T0

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
 
 from storyline.model import Article
 from storyline.nlp.latent import Latent
+from storyline.utc import as_utc
 
 
 class Embedded(NamedTuple):
@@ -45,7 +46,7 @@ def profile_of(article: Article, vector: np.ndarray, max_terms: int = 40,
     entity_counts = Counter(e.key for e in article.entities if e.key)
     return Profile(
         id=article.id,
-        time=article.published.astimezone(UTC) if article.published else None,
+        time=as_utc(article.published) if article.published else None,
         source=(article.source or "").strip().casefold() or None,
         lang=article.lang,
         vector=np.asarray(vector, dtype=np.float32),
