@@ -98,6 +98,27 @@ def test_an_event_matching_two_stories_merges_them():
     assert len(clusterer.stories) == 1
 
 
+def _drifting_story(clusterer):
+    """Weekly events, each 16 degrees on from the last (cosine 0.96): every step looks like the
+    same story, the tenth event has turned 144 degrees from the first."""
+    turn = np.radians(16)
+    return [clusterer.add(profile(f"w{i}", unit(np.cos(i * turn), np.sin(i * turn), 0, 0),
+                                  hours=24 * 7 * i, entities=("koval", "grain")))
+            for i in range(10)]
+
+
+def test_a_story_does_not_chain_along_drifting_events():
+    params = load_params()
+    single_link = dataclasses.replace(params, story=dataclasses.replace(params.story, centroid_floor=0.0))
+    chained = _drifting_story(OnlineClusterer(single_link, dim=4))
+    assert len({a.event_id for a in chained}) == 10
+    assert len({a.story_id for a in chained}) == 1  # what the floor is there to stop
+
+    guarded = _drifting_story(OnlineClusterer(params, dim=4))
+    assert guarded[1].story_id == guarded[0].story_id
+    assert guarded[-1].story_id != guarded[0].story_id
+
+
 # ---------------------------------------------------------------- the open set's index
 
 

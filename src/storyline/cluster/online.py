@@ -169,6 +169,8 @@ class OnlineClusterer:
         candidates = [(e, e.parent) for e in others if e.parent in self.stories]
         candidates += [(s, s.id) for s in stories]
         for other, story_id in candidates:
+            if not self._near_story(event, story_id):
+                continue
             match = event_story_match(event, other, self.df, st, feats)
             log.debug("event %s vs story %s: p=%.3f %s", event.id, story_id, match.probability,
                       {k: round(v, 3) for k, v in match.features.items()})
@@ -177,6 +179,13 @@ class OnlineClusterer:
                 best[story_id] = Match(story_id, match.probability, match.features,
                                        match.shared_entities, match.shared_terms)
         return sorted(best.values(), key=lambda m: -m.probability)
+
+    def _near_story(self, event: Group, story_id: str) -> bool:
+        """Threading by the nearest event is single-link: a chain of events, each close to the
+        last, would carry a story anywhere. The whole story's centroid keeps it in place."""
+        floor = self.params.story.centroid_floor
+        story = self.stories.get(story_id)
+        return not floor or story is None or float(event.centroid @ story.centroid) >= floor
 
     def _place_new_event(self, event: Group) -> bool:
         matches = self._story_matches(event)

@@ -33,6 +33,7 @@ class LevelParams:
     threshold_max: float = 1.0
     retire_slack_days: float = 0.0
     merge_threshold: float = 1.0
+    centroid_floor: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
