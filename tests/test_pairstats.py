@@ -2,11 +2,23 @@
 
 import numpy as np
 import pytest
-from tests.test_eval_clustering import PAIRS, _jaccard_scorer
 
+from storyline.evaluate.datasets import LabelledPair
 from storyline.evaluate.metrics import prf
 from storyline.evaluate.pairstats import f1_interval, heldout_score
 from storyline.evaluate.runs import DEFAULT_THRESHOLDS, evaluate_pairs
+
+PAIRS = [
+    LabelledPair("1", "a b c d", "a b c d", 1),
+    LabelledPair("2", "a b c d", "a b c e", 0),
+    LabelledPair("3", "a b c d", "a b x y", -1),
+    LabelledPair("4", "a b", "c d", -1),
+    LabelledPair("5", "a b c", "a x y", 0),
+]
+
+
+def _jaccard_scorer(pairs):
+    return [len(set(a.split()) & set(b.split())) / len(set(a.split()) | set(b.split())) for a, b in pairs]
 
 
 def test_separable_scores_hold_out_perfectly():
