@@ -54,3 +54,37 @@ def test_short_quoted_names_are_not_quotes():
 def test_unattributed_quote_keeps_no_speaker():
     quotes = extract_quotes([Paragraph("Weather: «rain and wind all over the country today».", "en")], "en")
     assert len(quotes) == 1 and quotes[0].speaker is None and quotes[0].speaker_key is None
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        # a capitalised English title is not part of the name: the key is the one uk/ru share
+        (('Turkish Deputy Foreign Minister Mehmet Yardim played down the setback. '
+         '"The differences are about money, not about goals," he said.'), "Мехмет Ярдим"),
+        (('"Bucharest cannot take on risks that others should cover," Transport Minister Andrei '
+         'Popescu said.'), "Андрей Попеску"),
+        # a title before a town and a name belongs to the name, not the town
+        (("«Вода еще прибывает. Никакое имущество не стоит жизни», — заявил городской голова "
+         "Мукачево Андрей Балог."), "Андрій Балог"),
+    ],
+)
+def test_titles_lead_to_the_person(text, speaker):
+    lang = "ru" if "Вода" in text else "en"
+    quotes = extract_quotes([Paragraph(text, lang)], lang)
+    assert [q.speaker_key for q in quotes] == [entity_key(speaker, "PER", "uk")]
+
+
+def test_the_outlet_in_a_dateline_is_not_the_next_quote_s_speaker():
+    from storyline.model import Article, RawDocument
+    from storyline.nlp.analyse import Analyser
+
+    paragraphs = [
+        "KYIV, Oct 15 (Harbour Line) - Talks on Black Sea shipping ended without a joint statement.",
+        '"We are ready to pay our share of the insurance pool," she told reporters.',
+    ]
+    article = Article(id="a", raw=RawDocument(id="a", format="text", content="", origin="a"),
+                      source="Harbour Line", lang="en", paragraphs=[Paragraph(p, "en") for p in paragraphs])
+    Analyser()(article)
+    assert [q.speaker for q in article.quotes] == [None]
+    assert {e.type for e in article.entities if e.text == "Harbour Line"} == {"ORG"}

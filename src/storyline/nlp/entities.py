@@ -71,6 +71,7 @@ class EntityData:
     place_prepositions: dict[str, frozenset[str]]  # lang -> prepositions that put a place after them
     legal_forms: frozenset[str]  # ТОВ, ПАО: with a quoted name after them, one ORG mention
     legal_name: re.Pattern[str]  # a legal form followed by a quoted name
+    titles: frozenset[str]  # English capitalised titles before a name (Transport Minister X)
 
 
 @lru_cache(maxsize=1)
@@ -161,6 +162,7 @@ def load_data() -> EntityData:
         {lang: frozenset(words) for lang, words in raw["place_prepositions"].items()},
         frozenset(raw["legal_forms"]["words"]),
         _legal_name_pattern(raw["legal_forms"]["words"]),
+        frozenset(w.lower() for w in raw["titles"]["en"]),
     )
 
 
@@ -299,13 +301,15 @@ def _type_of(run: Sequence[_Token], before: _Token | None, quoted: bool, data: E
     kinds: set[str] = set()
     for t in run:
         kinds |= _person_kinds(t.text, t.lang)
-    hint = lemma(before.text, before.lang) if before is not None and not _capitalised(before) else None
+    hint = None
+    if before is not None and (not _capitalised(before) or before.text.lower() in data.titles):
+        hint = lemma(before.text, before.lang)
     first_kinds = _person_kinds(run[0].text, run[0].lang)
     if any(w in data.hints["ORG"] for w in lemmas) or (quoted and hint in data.hints["ORG"]):
         return "ORG"  # Міністерство фінансів; компанія «Укрбуд»
     if len(run) == 1 and _is_acronym(run[0].text):
         return data.acronym_types.get(run[0].text.upper(), "ORG")
-    if hint in data.hints["PER"] or (len(run) >= 2 and "Name" in first_kinds):
+    if hint in data.hints["PER"] or hint in data.titles or (len(run) >= 2 and "Name" in first_kinds):
         return "PER"
     if any(w in data.hints["LOC"] for w in lemmas[1:]) or _after_place_preposition(run, before, quoted, data):
         return "LOC"
@@ -320,6 +324,12 @@ def _type_of(run: Sequence[_Token], before: _Token | None, quoted: bool, data: E
             "PER"  # "Emily Horne": English has no morphology to ask; two capitalised words are mostly a name
         )
     return "MISC"
+
+
+def _person_hint(before: _Token | None, data: EntityData) -> bool:
+    if before is None or _capitalised(before):
+        return False
+    return lemma(before.text, before.lang) in data.hints["PER"]
 
 
 def _split_runs(run: list[_Token]) -> list[list[_Token]]:
@@ -403,17 +413,25 @@ def find_mentions(text: str, lang: str | None, paragraph: int = 0) -> list[Menti
         ):
             before = run[0]
             run = run[1:]
+        titled = [k for k, t in enumerate(run[:-1]) if t.lang == "en" and t.text.lower() in data.titles]
+        if titled:
+            # "Transport Minister Andrei Popescu": the name is what follows the last title word
+            before, run = run[titled[-1]], run[titled[-1] + 1 :]
         if run and run[0] is not tok:
             i = tokens.index(run[0], i)  # trimmed: the rest may start an alias (Адміністрація | США)
             continue
         i = j
         if not run:
             continue
-        for part in _split_runs(run):
+        parts = _split_runs(run)
+        for n, part in enumerate(parts):
             surface = text[part[0].start : part[-1].end]
             found = alias_of([t.text for t in part], part[0].lang)
             quoted = before is not None and text[before.end : part[0].start].strip() in QUOTES
-            kind = found[1] if found else _type_of(part, before, quoted, data)
+            # "голова Мукачева Андрій Балог": a title before a split run is the person's, not
+            # the place's between them
+            typed_after = None if n == 0 and len(parts) > 1 and _person_hint(before, data) else before
+            kind = found[1] if found else _type_of(part, typed_after, quoted, data)
             key = found[0] if found else entity_key(surface, kind, part[0].lang)
             if key:
                 out.append(Mention(surface, kind, key, paragraph, part[0].start, part[-1].end))
