@@ -225,3 +225,11 @@ def test_sentence_opening_krome_is_not_crimea():
     # Кроме (besides) once matched the Крым alias and linked unrelated stories.
     entities = extract_entities([Paragraph("Кроме того, власти объявили тендер.", "ru")], "ru")
     assert "crimea" not in {e.key for e in entities}
+
+
+def test_english_titles_are_roles_not_names():
+    text = ("The Prime Minister said the Foreign Minister would travel. "
+            "Deputy Prime Minister Stefan Dimov and Mayor Andrii Baloh agreed.")
+    found = [(m.text, m.type) for m in extract_mentions([Paragraph(text, "en")], "en")]
+    assert found == [("Stefan Dimov", "PER"), ("Andrii Baloh", "PER")]
+    assert entity_key("Andrii Baloh", "PER", "en") == entity_key("Андрій Балог", "PER", "uk")

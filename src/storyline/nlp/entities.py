@@ -413,6 +413,9 @@ def find_mentions(text: str, lang: str | None, paragraph: int = 0) -> list[Menti
         ):
             before = run[0]
             run = run[1:]
+        if run and run[-1].lang == "en" and run[-1].text.lower() in data.titles:
+            i = j  # "Prime Minister", "Foreign Minister" with no name after: a role, not a name
+            continue
         titled = [k for k, t in enumerate(run[:-1]) if t.lang == "en" and t.text.lower() in data.titles]
         if titled:
             # "Transport Minister Andrei Popescu": the name is what follows the last title word
