@@ -23,14 +23,15 @@ ROUNDS = 1000
 SEED = 20211207
 
 
-def _counts(predicted: np.ndarray, labels: np.ndarray) -> tuple[int, int, int]:
+def confusion_counts(predicted: np.ndarray, labels: np.ndarray) -> tuple[int, int, int]:
+    """True positives, false positives and false negatives of boolean predictions."""
     tp = int((predicted & labels).sum())
     return tp, int((predicted & ~labels).sum()), int((~predicted & labels).sum())
 
 
 def _best_threshold(scores: np.ndarray, labels: np.ndarray, thresholds: Sequence[float]) -> float:
     """The threshold of highest F1 (the lower one on a tie), as ``PairReport.best`` picks it."""
-    return max(sorted(thresholds), key=lambda t: prf(*_counts(scores >= t, labels))[2])
+    return max(sorted(thresholds), key=lambda t: prf(*confusion_counts(scores >= t, labels))[2])
 
 
 def heldout_score(scores: Sequence[float], labels: Sequence[bool], thresholds: Sequence[float],
@@ -48,7 +49,7 @@ def heldout_score(scores: Sequence[float], labels: Sequence[bool], thresholds: S
         rest[part] = False
         threshold = _best_threshold(s[rest], y[rest], thresholds)
         predicted[part] = s[part] >= threshold
-    return prf(*_counts(predicted, y))
+    return prf(*confusion_counts(predicted, y))
 
 
 def f1_interval(predicted: Sequence[bool], labels: Sequence[bool], rounds: int = ROUNDS,
@@ -75,4 +76,4 @@ def f1_interval(predicted: Sequence[bool], labels: Sequence[bool], rounds: int =
     return float(low), float(high)
 
 
-__all__ = ["f1_interval", "heldout_score"]
+__all__ = ["confusion_counts", "f1_interval", "heldout_score"]

@@ -24,7 +24,7 @@ import numpy as np
 from storyline.evaluate.clustering import BucketScore, score_clustering
 from storyline.evaluate.datasets import GoldDocument, LabelledPair
 from storyline.evaluate.metrics import format_table, prf, safe_div
-from storyline.evaluate.pairstats import FOLDS, f1_interval, heldout_score
+from storyline.evaluate.pairstats import FOLDS, confusion_counts, f1_interval, heldout_score
 from storyline.model import RawDocument
 from storyline.settings import Settings
 
@@ -315,9 +315,7 @@ def evaluate_pairs(
     sweep = []
     for t in sorted(thresholds):
         predicted = scores >= t
-        tp = int((predicted & labels).sum())
-        fp = int((predicted & ~labels).sum())
-        fn = int((~predicted & labels).sum())
+        tp, fp, fn = confusion_counts(predicted, labels)
         precision, recall, f1 = prf(tp, fp, fn)
         sweep.append(ThresholdScore(float(t), precision, recall, f1, tp + fp))
     report = PairReport(

@@ -301,15 +301,13 @@ def _type_of(run: Sequence[_Token], before: _Token | None, quoted: bool, data: E
     kinds: set[str] = set()
     for t in run:
         kinds |= _person_kinds(t.text, t.lang)
-    hint = None
-    if before is not None and (not _capitalised(before) or before.text.lower() in data.titles):
-        hint = lemma(before.text, before.lang)
+    hint = _hint(before, data)
     first_kinds = _person_kinds(run[0].text, run[0].lang)
     if any(w in data.hints["ORG"] for w in lemmas) or (quoted and hint in data.hints["ORG"]):
         return "ORG"  # Міністерство фінансів; компанія «Укрбуд»
     if len(run) == 1 and _is_acronym(run[0].text):
         return data.acronym_types.get(run[0].text.upper(), "ORG")
-    if hint in data.hints["PER"] or hint in data.titles or (len(run) >= 2 and "Name" in first_kinds):
+    if _names_person(hint, data) or (len(run) >= 2 and "Name" in first_kinds):
         return "PER"
     if any(w in data.hints["LOC"] for w in lemmas[1:]) or _after_place_preposition(run, before, quoted, data):
         return "LOC"
@@ -326,10 +324,16 @@ def _type_of(run: Sequence[_Token], before: _Token | None, quoted: bool, data: E
     return "MISC"
 
 
-def _person_hint(before: _Token | None, data: EntityData) -> bool:
-    if before is None or _capitalised(before):
-        return False
-    return lemma(before.text, before.lang) in data.hints["PER"]
+def _hint(before: _Token | None, data: EntityData) -> str | None:
+    """The lemma of the word before a name when it says what kind of name follows: a lowercase
+    word (міністр, компанія) or a capitalised English title (Minister)."""
+    if before is None or (_capitalised(before) and before.text.lower() not in data.titles):
+        return None
+    return lemma(before.text, before.lang)
+
+
+def _names_person(hint: str | None, data: EntityData) -> bool:
+    return hint is not None and (hint in data.hints["PER"] or hint in data.titles)
 
 
 def _split_runs(run: list[_Token]) -> list[list[_Token]]:
@@ -433,7 +437,8 @@ def find_mentions(text: str, lang: str | None, paragraph: int = 0) -> list[Menti
             quoted = before is not None and text[before.end : part[0].start].strip() in QUOTES
             # "голова Мукачева Андрій Балог": a title before a split run is the person's, not
             # the place's between them
-            typed_after = None if n == 0 and len(parts) > 1 and _person_hint(before, data) else before
+            title_of_later = n == 0 and len(parts) > 1 and _names_person(_hint(before, data), data)
+            typed_after = None if title_of_later else before
             kind = found[1] if found else _type_of(part, typed_after, quoted, data)
             key = found[0] if found else entity_key(surface, kind, part[0].lang)
             if key:
